@@ -1,0 +1,167 @@
+//! The decision: answer the request here, or let it through to the gateway.
+//!
+//! Like tower-http's authorization layers, this module decides and the edge
+//! carries the decision out. It sees plain request parts, the configuration, a
+//! [`KeySource`] (the seam where the edge fetches or caches the JWKS) and the time.
+
+use crate::challenge::{self, Rejection};
+use crate::config::{Config, ConfigError, LEEWAY_SECONDS, MAX_TOKEN_BYTES};
+use crate::jwks::KeySet;
+use crate::metadata;
+use crate::reply::Reply;
+use crate::token::{self, Policy, TokenError};
+
+/// The parts of an incoming request the decision needs.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestParts<'a> {
+    /// Upper-case method name, e.g. `"POST"`.
+    pub method: &'a str,
+    /// `"http"` or `"https"`.
+    pub scheme: &'a str,
+    /// Host and optional port the request was sent to.
+    pub authority: &'a str,
+    /// Path and query, as received.
+    pub path_with_query: &'a str,
+    /// Every `Authorization` header value, raw bytes, in order.
+    pub authorization: &'a [Vec<u8>],
+    /// Whether `Access-Control-Request-Method` is present (a CORS preflight).
+    pub cors_preflight: bool,
+}
+
+/// Signing keys could not be obtained; the request gets a 503.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeysUnavailable {
+    /// Operator-facing detail for the log (URLs, statuses; never tokens).
+    pub detail: String,
+}
+
+/// Where the verification keys come from (fetch, cache, inline).
+pub trait KeySource {
+    /// Keys for `config`'s issuer. Called at most once per request, and only when
+    /// a bearer token is present.
+    fn keys(&mut self, config: &Config) -> Result<KeySet, KeysUnavailable>;
+}
+
+/// What to do with a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Hand the original request to the wrapped gateway, untouched.
+    Forward,
+    /// Answer with this response.
+    Respond(Reply),
+}
+
+/// Description sent with a 503 (details go to the log only).
+pub const KEYS_UNAVAILABLE: &str = "Unable to obtain the authorization server's signing keys";
+
+/// Decides what happens to a request.
+pub fn decide(
+    req: &RequestParts<'_>,
+    config: &Result<Config, ConfigError>,
+    keys: &mut dyn KeySource,
+    now: u64,
+) -> Decision {
+    if req.method == "OPTIONS" && req.cors_preflight {
+        return Decision::Respond(crate::cors::preflight());
+    }
+    let Some(origin) = metadata::request_origin(req.scheme, req.authority) else {
+        return Decision::Respond(challenge::bad_request("Invalid Host header"));
+    };
+    let Some(path) = metadata::normalized_path(&origin, req.path_with_query) else {
+        return Decision::Respond(challenge::bad_request("Invalid request target"));
+    };
+    let config = match config {
+        Ok(config) => config,
+        Err(err) => return Decision::Respond(challenge::config_error(err)),
+    };
+
+    if let Some(resource_path) = metadata::requested_resource_path(&path) {
+        return Decision::Respond(serve_metadata(req.method, config, &origin, resource_path));
+    }
+
+    let resource_metadata = metadata::metadata_url(config, &origin, &path);
+    let reject = |r: Rejection| Decision::Respond(challenge::reply(&r, &resource_metadata));
+
+    let token = match bearer_token(req.authorization) {
+        Ok(token) => token,
+        Err(rejection) => return reject(rejection),
+    };
+    if token.len() > MAX_TOKEN_BYTES {
+        // Refused before any key is fetched for it.
+        return reject(Rejection::InvalidToken(TokenError::TooLarge));
+    }
+    let keys = match keys.keys(config) {
+        Ok(keys) => keys,
+        Err(_) => return Decision::Respond(challenge::keys_unavailable(KEYS_UNAVAILABLE)),
+    };
+    match token::verify(token, &keys, &policy(config), now) {
+        Ok(_) => Decision::Forward,
+        Err(err) => reject(Rejection::InvalidToken(err)),
+    }
+}
+
+/// The token policy implied by the configuration.
+pub fn policy(config: &Config) -> Policy {
+    Policy {
+        issuer: config.issuer.clone(),
+        audiences: config.audiences.clone(),
+        leeway_seconds: LEEWAY_SECONDS,
+        max_token_bytes: MAX_TOKEN_BYTES,
+    }
+}
+
+fn serve_metadata(method: &str, config: &Config, origin: &str, resource_path: &str) -> Reply {
+    match method {
+        "GET" | "HEAD" => {
+            let resource = metadata::resource_url(config, origin, resource_path);
+            let mut reply = Reply::json(200, &metadata::document(config, &resource));
+            if method == "HEAD" {
+                reply.body.clear();
+            }
+            reply
+        }
+        _ => Reply::error(405, "invalid_request", "Method not allowed")
+            .with_header("allow", "GET, HEAD, OPTIONS".to_owned()),
+    }
+}
+
+/// Extracts the token from `Authorization: Bearer <token>` (RFC 6750 §2.1; the
+/// scheme is case-insensitive, RFC 9110 §11.1). Tokens in the query string or
+/// the body are never looked at.
+fn bearer_token(values: &[Vec<u8>]) -> Result<&str, Rejection> {
+    let value = match values {
+        [] => {
+            return Err(Rejection::MissingToken {
+                description: "Missing authorization header",
+            })
+        }
+        [value] => value,
+        _ => {
+            return Err(Rejection::InvalidRequest {
+                description: "Multiple authorization headers",
+            })
+        }
+    };
+    let malformed = Rejection::InvalidToken(TokenError::Malformed);
+    let value = std::str::from_utf8(value).map_err(|_| malformed.clone())?;
+    let value = value.trim_matches([' ', '\t']);
+    let (scheme, rest) = value.split_once([' ', '\t']).unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(Rejection::MissingToken {
+            description: "Unsupported authorization scheme",
+        });
+    }
+    let token = rest.trim_start_matches([' ', '\t']);
+    // RFC 6750 §2.1 b64token syntax.
+    let b64token = !token.is_empty()
+        && token.trim_end_matches('=').bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        });
+    if !b64token {
+        return Err(malformed);
+    }
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests;

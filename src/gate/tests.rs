@@ -1,0 +1,237 @@
+use jwt_simple::prelude::*;
+use serde_json::{json, Value};
+
+use super::*;
+use crate::config::{var, Config};
+use crate::test_support::{self as ts, keys};
+
+/// Counts fetches; serves a fixed key set or fails.
+struct FakeKeys {
+    result: Result<KeySet, KeysUnavailable>,
+    calls: usize,
+}
+
+impl FakeKeys {
+    fn ok() -> Self {
+        Self { result: Ok(ts::key_set(&ts::jwks_value())), calls: 0 }
+    }
+    fn failing() -> Self {
+        Self { result: Err(KeysUnavailable { detail: "connection refused".into() }), calls: 0 }
+    }
+}
+
+impl KeySource for FakeKeys {
+    fn keys(&mut self, _: &Config) -> Result<KeySet, KeysUnavailable> {
+        self.calls += 1;
+        self.result.clone()
+    }
+}
+
+fn config() -> Result<Config, ConfigError> {
+    Config::from_lookup(|name| {
+        Ok(match name {
+            var::ISSUER => Some(ts::ISSUER.into()),
+            var::AUDIENCE => Some(ts::AUDIENCE.into()),
+            _ => None,
+        })
+    })
+}
+
+fn req<'a>(method: &'a str, path: &'a str, authorization: &'a [Vec<u8>]) -> RequestParts<'a> {
+    RequestParts {
+        method,
+        scheme: "http",
+        authority: "127.0.0.1:3000",
+        path_with_query: path,
+        authorization,
+        cors_preflight: false,
+    }
+}
+
+fn bearer(token: &str) -> Vec<Vec<u8>> {
+    vec![format!("Bearer {token}").into_bytes()]
+}
+
+fn respond(decision: Decision) -> Reply {
+    match decision {
+        Decision::Respond(reply) => reply,
+        Decision::Forward => panic!("expected a response, got Forward"),
+    }
+}
+
+fn body(reply: &Reply) -> Value {
+    serde_json::from_slice(&reply.body).unwrap()
+}
+
+fn valid_token() -> String {
+    keys().rsa.sign(ts::claims(json!({}))).unwrap()
+}
+
+const META: &str = "http://127.0.0.1:3000/.well-known/oauth-protected-resource/mcp";
+
+#[test]
+fn valid_token_is_forwarded() {
+    let mut keys = FakeKeys::ok();
+    let auth = bearer(&valid_token());
+    assert_eq!(decide(&req("POST", "/mcp", &auth), &config(), &mut keys, ts::NOW), Decision::Forward);
+    assert_eq!(keys.calls, 1);
+}
+
+#[test]
+fn scheme_is_case_insensitive_and_whitespace_tolerated() {
+    let token = valid_token();
+    for value in [format!("bearer {token}"), format!("BEARER  {token}"), format!("Bearer {token} "), format!("BeArEr\t{token}")] {
+        let auth = vec![value.into_bytes()];
+        assert_eq!(decide(&req("POST", "/mcp", &auth), &config(), &mut FakeKeys::ok(), ts::NOW), Decision::Forward);
+    }
+}
+
+#[test]
+fn missing_token_gets_the_seed_challenge_without_fetching_keys() {
+    let mut keys = FakeKeys::ok();
+    let r = respond(decide(&req("POST", "/mcp?access_token=x", &[]), &config(), &mut keys, ts::NOW));
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header("www-authenticate").unwrap(), format!("Bearer resource_metadata=\"{META}\""));
+    assert_eq!(body(&r), json!({"error": "unauthorized", "error_description": "Missing authorization header"}));
+    assert_eq!(keys.calls, 0);
+}
+
+#[test]
+fn other_schemes_are_treated_as_missing_credentials() {
+    let auth = vec![b"Basic dXNlcjpwYXNz".to_vec()];
+    let r = respond(decide(&req("POST", "/mcp", &auth), &config(), &mut FakeKeys::ok(), ts::NOW));
+    assert_eq!(r.status, 401);
+    assert!(!r.header("www-authenticate").unwrap().contains("error="));
+}
+
+#[test]
+fn malformed_bearer_values() {
+    for value in [&b"Bearer"[..], b"Bearer ", b"Bearer a b", b"Bearer \"x\"", b"Bearer \xff\xfe", b"Bearertoken"] {
+        let auth = vec![value.to_vec()];
+        let r = respond(decide(&req("POST", "/mcp", &auth), &config(), &mut FakeKeys::ok(), ts::NOW));
+        assert_eq!(r.status, 401, "{value:?}");
+        let challenge = r.header("www-authenticate").unwrap();
+        assert!(challenge.is_ascii());
+    }
+}
+
+#[test]
+fn invalid_token_challenge_names_the_reason() {
+    let auth = bearer("garbage");
+    let r = respond(decide(&req("POST", "/mcp", &auth), &config(), &mut FakeKeys::ok(), ts::NOW));
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        r.header("www-authenticate").unwrap(),
+        format!("Bearer error=\"invalid_token\", error_description=\"Invalid token format\", resource_metadata=\"{META}\"")
+    );
+    assert_eq!(body(&r), json!({"error": "invalid_token", "error_description": "Invalid token format"}));
+}
+
+#[test]
+fn two_authorization_headers_are_a_bad_request() {
+    let token = valid_token();
+    let auth = vec![format!("Bearer {token}").into_bytes(), format!("Bearer {token}").into_bytes()];
+    let r = respond(decide(&req("POST", "/mcp", &auth), &config(), &mut FakeKeys::ok(), ts::NOW));
+    assert_eq!(r.status, 400);
+    assert!(r.header("www-authenticate").unwrap().contains("invalid_request"));
+}
+
+#[test]
+fn key_fetch_failure_is_503_never_a_pass() {
+    let auth = bearer(&valid_token());
+    let r = respond(decide(&req("POST", "/mcp", &auth), &config(), &mut FakeKeys::failing(), ts::NOW));
+    assert_eq!(r.status, 503);
+    assert_eq!(body(&r)["error"], "temporarily_unavailable");
+    assert!(!String::from_utf8_lossy(&r.body).contains("connection refused"));
+}
+
+#[test]
+fn oversize_token_refused_without_fetching() {
+    let mut keys = FakeKeys::ok();
+    let auth = bearer(&"a".repeat(20_000));
+    let r = respond(decide(&req("POST", "/mcp", &auth), &config(), &mut keys, ts::NOW));
+    assert_eq!(r.status, 401);
+    assert_eq!(body(&r)["error_description"], "Token too large");
+    assert_eq!(keys.calls, 0);
+}
+
+#[test]
+fn config_errors_answer_500_naming_the_variable() {
+    let broken: Result<Config, ConfigError> = Err(ConfigError::Missing(var::ISSUER));
+    let auth = bearer(&valid_token());
+    for r in [req("POST", "/mcp", &auth), req("GET", "/.well-known/oauth-protected-resource", &[])] {
+        let reply = respond(decide(&r, &broken, &mut FakeKeys::ok(), ts::NOW));
+        assert_eq!(reply.status, 500);
+        assert!(body(&reply)["error_description"].as_str().unwrap().contains("authkit_issuer"));
+    }
+}
+
+#[test]
+fn metadata_is_public_in_both_forms() {
+    for (path, resource) in [
+        ("/.well-known/oauth-protected-resource", "http://127.0.0.1:3000"),
+        ("/.well-known/oauth-protected-resource/mcp", "http://127.0.0.1:3000/mcp"),
+        ("/.well-known/oauth-protected-resource/mcp?x=1", "http://127.0.0.1:3000/mcp"),
+    ] {
+        let r = respond(decide(&req("GET", path, &[]), &config(), &mut FakeKeys::failing(), ts::NOW));
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(
+            body(&r),
+            json!({"resource": resource, "authorization_servers": [ts::ISSUER], "bearer_methods_supported": ["header"]})
+        );
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    }
+    let head = respond(decide(&req("HEAD", "/.well-known/oauth-protected-resource", &[]), &config(), &mut FakeKeys::ok(), ts::NOW));
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    let post = respond(decide(&req("POST", "/.well-known/oauth-protected-resource", &[]), &config(), &mut FakeKeys::ok(), ts::NOW));
+    assert_eq!(post.status, 405);
+}
+
+#[test]
+fn configured_resource_wins() {
+    let cfg = Config::from_lookup(|name| {
+        Ok(match name {
+            var::ISSUER => Some(ts::ISSUER.into()),
+            var::RESOURCE => Some("https://api.example.com/mcp".into()),
+            _ => None,
+        })
+    });
+    let r = respond(decide(&req("GET", "/.well-known/oauth-protected-resource/mcp", &[]), &cfg, &mut FakeKeys::ok(), ts::NOW));
+    assert_eq!(body(&r)["resource"], "https://api.example.com/mcp");
+    let r = respond(decide(&req("POST", "/mcp", &[]), &cfg, &mut FakeKeys::ok(), ts::NOW));
+    assert_eq!(
+        r.header("www-authenticate").unwrap(),
+        "Bearer resource_metadata=\"https://api.example.com/.well-known/oauth-protected-resource/mcp\""
+    );
+}
+
+#[test]
+fn preflight_is_answered_without_a_token() {
+    let mut r = req("OPTIONS", "/mcp", &[]);
+    r.cors_preflight = true;
+    let reply = respond(decide(&r, &config(), &mut FakeKeys::ok(), ts::NOW));
+    assert_eq!(reply.status, 204);
+    let allow = reply.header("access-control-allow-headers").unwrap().to_ascii_lowercase();
+    for h in ["authorization", "content-type", "mcp-session-id", "mcp-protocol-version", "last-event-id"] {
+        assert!(allow.contains(h), "{h}");
+    }
+    let expose = reply.header("access-control-expose-headers").unwrap().to_ascii_lowercase();
+    assert!(expose.contains("www-authenticate") && expose.contains("mcp-session-id"));
+    // A plain OPTIONS (no preflight header) is protected like any request.
+    let plain = respond(decide(&req("OPTIONS", "/mcp", &[]), &config(), &mut FakeKeys::ok(), ts::NOW));
+    assert_eq!(plain.status, 401);
+}
+
+#[test]
+fn hostile_host_headers_never_reach_a_header_unescaped() {
+    for authority in ["evil\"host", "a b", "", "x/y"] {
+        let mut r = req("POST", "/mcp", &[]);
+        r.authority = authority;
+        let reply = respond(decide(&r, &config(), &mut FakeKeys::ok(), ts::NOW));
+        assert_eq!(reply.status, 400, "{authority}");
+    }
+    let r = req("POST", "/m\"cp", &[]);
+    let reply = respond(decide(&r, &config(), &mut FakeKeys::ok(), ts::NOW));
+    assert!(reply.header("www-authenticate").unwrap().contains("/m%22cp\""));
+}

@@ -1,0 +1,410 @@
+//! JSON Web Key Sets (RFC 7517 §5) parsed into algorithm-pinned verification keys.
+//!
+//! A key's type (`kty`/`crv`) and, when present, its JWK `alg` fix which algorithms
+//! it verifies; the token header can only pick among those (RFC 8725 §3.1). Keys
+//! that cannot verify signatures for us (`oct`, `use: enc`, unknown curves or
+//! algorithms) are skipped while parsing. Key material is decoded only for the key
+//! a token selects, so the per-request cost does not grow with the set.
+
+use std::fmt;
+
+use jwt_simple::prelude::*;
+use jwt_simple::reexports::ct_codecs::{Base64UrlSafe, Base64UrlSafeNoPadding, Decoder};
+use serde::Deserialize;
+
+/// Most keys kept from one set; providers publish a handful.
+pub const MAX_KEYS: usize = 64;
+
+/// JWS algorithms this middleware verifies (RFC 7518 §3.1, RFC 8037 §3.1).
+/// `none` and the HMAC family are deliberately absent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    RS256,
+    RS384,
+    RS512,
+    PS256,
+    PS384,
+    PS512,
+    ES256,
+    ES384,
+    EdDSA,
+}
+
+impl Algorithm {
+    /// Every supported algorithm.
+    pub const ALL: [Algorithm; 9] = [
+        Self::RS256,
+        Self::RS384,
+        Self::RS512,
+        Self::PS256,
+        Self::PS384,
+        Self::PS512,
+        Self::ES256,
+        Self::ES384,
+        Self::EdDSA,
+    ];
+
+    /// Parses a JWS `alg` value, case-sensitively (RFC 7515 §4.1.1).
+    /// `Ed25519` is the fully-specified name of EdDSA over Ed25519 (RFC 9864).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "RS256" => Self::RS256,
+            "RS384" => Self::RS384,
+            "RS512" => Self::RS512,
+            "PS256" => Self::PS256,
+            "PS384" => Self::PS384,
+            "PS512" => Self::PS512,
+            "ES256" => Self::ES256,
+            "ES384" => Self::ES384,
+            "EdDSA" | "Ed25519" => Self::EdDSA,
+            _ => return None,
+        })
+    }
+
+    /// The registered JWS name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RS256 => "RS256",
+            Self::RS384 => "RS384",
+            Self::RS512 => "RS512",
+            Self::PS256 => "PS256",
+            Self::PS384 => "PS384",
+            Self::PS512 => "PS512",
+            Self::ES256 => "ES256",
+            Self::ES384 => "ES384",
+            Self::EdDSA => "EdDSA",
+        }
+    }
+
+    /// The only key type this algorithm verifies with.
+    pub fn key_kind(self) -> KeyKind {
+        match self {
+            Self::RS256 | Self::RS384 | Self::RS512 | Self::PS256 | Self::PS384 | Self::PS512 => {
+                KeyKind::Rsa
+            }
+            Self::ES256 => KeyKind::P256,
+            Self::ES384 => KeyKind::P384,
+            Self::EdDSA => KeyKind::Ed25519,
+        }
+    }
+}
+
+/// Key type and curve of a JWK.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    Rsa,
+    P256,
+    P384,
+    Ed25519,
+}
+
+/// Why a JWKS document was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JwksError {
+    /// Not a JSON object with a `keys` array.
+    NotAKeySet,
+    /// Valid JSON, but no key we can verify signatures with.
+    NoUsableKeys,
+}
+
+impl fmt::Display for JwksError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NotAKeySet => "the document is not a JSON Web Key Set",
+            Self::NoUsableKeys => "the key set has no usable signature verification key",
+        })
+    }
+}
+
+impl std::error::Error for JwksError {}
+
+/// Why no key could be found for a token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeySelectionError {
+    /// No key has the token's `kid` (or, without `kid`, none fits its algorithm).
+    UnknownKey,
+    /// The token has no `kid` and several keys fit its algorithm.
+    AmbiguousKey,
+    /// The `kid` names a key whose type or JWK `alg` forbids the token's algorithm.
+    AlgorithmMismatch,
+    /// The selected key's material is invalid or too weak (e.g. RSA under 2048 bits).
+    UnusableKey,
+}
+
+/// One usable JWK, kept encoded until a token selects it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Entry {
+    kid: Option<String>,
+    kind: KeyKind,
+    /// The JWK's own `alg`, which narrows the key to that one algorithm.
+    alg: Option<Algorithm>,
+    /// `n`/`e` for RSA, `x`/`y` for EC, `x`/"" for OKP: base64url.
+    first: String,
+    second: String,
+}
+
+impl Entry {
+    fn fits(&self, alg: Algorithm) -> bool {
+        self.kind == alg.key_kind() && self.alg.is_none_or(|pinned| pinned == alg)
+    }
+}
+
+/// A parsed key set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeySet {
+    entries: Vec<Entry>,
+}
+
+/// The members of a JWK we read; others (`x5c`, `x5t`, ...) are ignored.
+#[derive(Deserialize)]
+struct JwkFields {
+    kty: String,
+    #[serde(default)]
+    crv: Option<String>,
+    #[serde(default)]
+    alg: Option<String>,
+    #[serde(default, rename = "use")]
+    key_use: Option<String>,
+    #[serde(default)]
+    key_ops: Option<Vec<String>>,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    n: Option<String>,
+    #[serde(default)]
+    e: Option<String>,
+    #[serde(default)]
+    x: Option<String>,
+    #[serde(default)]
+    y: Option<String>,
+    /// Present only in private keys, which a JWKS must never publish.
+    #[serde(default)]
+    d: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct JwksDocument {
+    keys: Vec<serde_json::Value>,
+}
+
+impl KeySet {
+    /// Parses a JWKS document. Individual keys that are malformed or of a kind we
+    /// do not verify with are skipped, as RFC 7517 §5 asks; a set left empty is an error.
+    pub fn parse(document: &[u8]) -> Result<Self, JwksError> {
+        let doc: JwksDocument =
+            serde_json::from_slice(document).map_err(|_| JwksError::NotAKeySet)?;
+        let entries: Vec<Entry> = doc
+            .keys
+            .into_iter()
+            .filter_map(|key| serde_json::from_value::<JwkFields>(key).ok())
+            .filter_map(Entry::from_fields)
+            .take(MAX_KEYS)
+            .collect();
+        if entries.is_empty() {
+            return Err(JwksError::NoUsableKeys);
+        }
+        Ok(Self { entries })
+    }
+
+    /// Number of usable keys.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the set holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Whether some key carries this `kid`.
+    pub fn contains_kid(&self, kid: &str) -> bool {
+        self.entries.iter().any(|e| e.kid.as_deref() == Some(kid))
+    }
+
+    /// Picks the key for a token signed with `alg`, named by `kid` when the token has
+    /// one, else the single key that fits `alg`; then decodes its material.
+    pub fn select(
+        &self,
+        alg: Algorithm,
+        kid: Option<&str>,
+    ) -> Result<VerifyingKey, KeySelectionError> {
+        let entry = match kid {
+            Some(kid) => {
+                let mut named = self
+                    .entries
+                    .iter()
+                    .filter(|e| e.kid.as_deref() == Some(kid))
+                    .peekable();
+                if named.peek().is_none() {
+                    return Err(KeySelectionError::UnknownKey);
+                }
+                named
+                    .find(|e| e.fits(alg))
+                    .ok_or(KeySelectionError::AlgorithmMismatch)?
+            }
+            None => {
+                let mut fitting = self.entries.iter().filter(|e| e.fits(alg));
+                let first = fitting.next().ok_or(KeySelectionError::UnknownKey)?;
+                if fitting.next().is_some() {
+                    return Err(KeySelectionError::AmbiguousKey);
+                }
+                first
+            }
+        };
+        VerifyingKey::from_entry(entry, alg).ok_or(KeySelectionError::UnusableKey)
+    }
+}
+
+impl Entry {
+    fn from_fields(f: JwkFields) -> Option<Self> {
+        if f.d.is_some() {
+            return None;
+        }
+        if f.key_use.as_deref().is_some_and(|u| u != "sig") {
+            return None;
+        }
+        if let Some(ops) = &f.key_ops {
+            if !ops.iter().any(|op| op == "verify") {
+                return None;
+            }
+        }
+        let kind = match (f.kty.as_str(), f.crv.as_deref()) {
+            ("RSA", None) => KeyKind::Rsa,
+            ("EC", Some("P-256")) => KeyKind::P256,
+            ("EC", Some("P-384")) => KeyKind::P384,
+            ("OKP", Some("Ed25519")) => KeyKind::Ed25519,
+            _ => return None,
+        };
+        let alg = match f.alg.as_deref() {
+            None => None,
+            Some(name) => {
+                let alg = Algorithm::from_name(name)?;
+                if alg.key_kind() != kind {
+                    return None;
+                }
+                Some(alg)
+            }
+        };
+        let (first, second) = match kind {
+            KeyKind::Rsa => (f.n?, f.e?),
+            KeyKind::P256 | KeyKind::P384 => (f.x?, f.y?),
+            KeyKind::Ed25519 => (f.x?, String::new()),
+        };
+        Some(Self {
+            kid: f.kid,
+            kind,
+            alg,
+            first,
+            second,
+        })
+    }
+}
+
+/// A public key bound to exactly one algorithm.
+pub enum VerifyingKey {
+    RS256(RS256PublicKey),
+    RS384(RS384PublicKey),
+    RS512(RS512PublicKey),
+    PS256(PS256PublicKey),
+    PS384(PS384PublicKey),
+    PS512(PS512PublicKey),
+    ES256(ES256PublicKey),
+    ES384(ES384PublicKey),
+    EdDSA(Ed25519PublicKey),
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "VerifyingKey({})", self.algorithm().name())
+    }
+}
+
+impl VerifyingKey {
+    fn from_entry(entry: &Entry, alg: Algorithm) -> Option<Self> {
+        let first = decode_b64url(&entry.first)?;
+        Some(match alg.key_kind() {
+            KeyKind::Rsa => {
+                let e = decode_b64url(&entry.second)?;
+                // jwt-simple enforces 2048..=4096-bit moduli and e = 65537.
+                match alg {
+                    Algorithm::RS256 => Self::RS256(RS256PublicKey::from_components(&first, &e).ok()?),
+                    Algorithm::RS384 => Self::RS384(RS384PublicKey::from_components(&first, &e).ok()?),
+                    Algorithm::RS512 => Self::RS512(RS512PublicKey::from_components(&first, &e).ok()?),
+                    Algorithm::PS256 => Self::PS256(PS256PublicKey::from_components(&first, &e).ok()?),
+                    Algorithm::PS384 => Self::PS384(PS384PublicKey::from_components(&first, &e).ok()?),
+                    Algorithm::PS512 => Self::PS512(PS512PublicKey::from_components(&first, &e).ok()?),
+                    _ => return None,
+                }
+            }
+            KeyKind::P256 => Self::ES256(ES256PublicKey::from_bytes(&ec_point(&first, &entry.second, 32)?).ok()?),
+            KeyKind::P384 => Self::ES384(ES384PublicKey::from_bytes(&ec_point(&first, &entry.second, 48)?).ok()?),
+            KeyKind::Ed25519 => {
+                if first.len() != 32 {
+                    return None;
+                }
+                Self::EdDSA(Ed25519PublicKey::from_bytes(&first).ok()?)
+            }
+        })
+    }
+
+    /// The one algorithm this key verifies.
+    pub fn algorithm(&self) -> Algorithm {
+        match self {
+            Self::RS256(_) => Algorithm::RS256,
+            Self::RS384(_) => Algorithm::RS384,
+            Self::RS512(_) => Algorithm::RS512,
+            Self::PS256(_) => Algorithm::PS256,
+            Self::PS384(_) => Algorithm::PS384,
+            Self::PS512(_) => Algorithm::PS512,
+            Self::ES256(_) => Algorithm::ES256,
+            Self::ES384(_) => Algorithm::ES384,
+            Self::EdDSA(_) => Algorithm::EdDSA,
+        }
+    }
+
+    /// Verifies the signature (and jwt-simple's own claim checks under `options`).
+    pub fn verify_token(
+        &self,
+        token: &str,
+        options: VerificationOptions,
+    ) -> Result<JWTClaims<NoCustomClaims>, jwt_simple::Error> {
+        let options = Some(options);
+        match self {
+            Self::RS256(k) => k.verify_token(token, options),
+            Self::RS384(k) => k.verify_token(token, options),
+            Self::RS512(k) => k.verify_token(token, options),
+            Self::PS256(k) => k.verify_token(token, options),
+            Self::PS384(k) => k.verify_token(token, options),
+            Self::PS512(k) => k.verify_token(token, options),
+            Self::ES256(k) => k.verify_token(token, options),
+            Self::ES384(k) => k.verify_token(token, options),
+            Self::EdDSA(k) => k.verify_token(token, options),
+        }
+    }
+}
+
+/// Base64url (RFC 7515 §2), unpadded as JWKs should be; padding is tolerated
+/// because the set comes from the trusted issuer, not from the token.
+fn decode_b64url(value: &str) -> Option<Vec<u8>> {
+    Base64UrlSafeNoPadding::decode_to_vec(value, None)
+        .or_else(|_| Base64UrlSafe::decode_to_vec(value, None))
+        .ok()
+        .filter(|bytes| !bytes.is_empty())
+}
+
+/// SEC1 uncompressed point from JWK `x`/`y` (RFC 7518 §6.2.1.2: full-length coordinates).
+fn ec_point(x: &[u8], y_b64: &str, size: usize) -> Option<Vec<u8>> {
+    let y = decode_b64url(y_b64)?;
+    if x.len() != size || y.len() != size {
+        return None;
+    }
+    let mut point = Vec::with_capacity(1 + 2 * size);
+    point.push(0x04);
+    point.extend_from_slice(x);
+    point.extend_from_slice(&y);
+    Some(point)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,31 @@
+//! # wasmcp-spin-authkit
+//!
+//! OAuth 2.0 bearer-token middleware for MCP servers on Spin, as a Wasm component
+//! that imports and exports `wasi:http/incoming-handler`. It serves RFC 9728
+//! protected-resource metadata, verifies JWT access tokens (signature against the
+//! issuer's JWKS, issuer, audience, lifetime) and hands accepted requests to the
+//! wrapped MCP gateway unchanged.
+//!
+//! The crate is a sans-IO core (every module but `edge`): it reads no clock, does
+//! no I/O and names no WIT type, so it is unit-tested natively. The `edge`
+//! module, compiled for `wasm32` only, binds it to WASI: Spin variables, outgoing
+//! HTTP for the JWKS, and delegation to the wrapped handler.
+
+#![cfg_attr(not(target_arch = "wasm32"), forbid(unsafe_code))]
+#![deny(unused_must_use)]
+
+pub mod challenge;
+pub mod config;
+pub mod cors;
+pub mod discovery;
+pub mod gate;
+pub mod jwks;
+pub mod metadata;
+pub mod reply;
+pub mod token;
+
+#[cfg(target_arch = "wasm32")]
+mod edge;
+
+#[cfg(test)]
+mod test_support;

@@ -1,0 +1,288 @@
+//! Access-token verification: a pure function of the token, the key set, the
+//! policy and the current time (no clock, no I/O).
+//!
+//! Order of checks: shape and size, header (`alg` allow-list, `crit`), key selection
+//! by `kid` with the algorithm pinned by the key, signature (jwt-simple), then the
+//! claims, parsed strictly by this module rather than trusting library defaults
+//! (jwt-simple tolerates 15 minutes of skew and a missing `exp`).
+
+use std::fmt;
+
+use jwt_simple::prelude::{Duration, UnixTimeStamp, VerificationOptions};
+use jwt_simple::reexports::ct_codecs::{Base64UrlSafeNoPadding, Decoder};
+use jwt_simple::JWTError;
+use serde::Deserialize;
+
+use crate::jwks::{Algorithm, KeySelectionError, KeySet};
+
+/// What a token must satisfy besides its signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Exact expected `iss`.
+    pub issuer: String,
+    /// `aud` must contain one of these; empty: not checked.
+    pub audiences: Vec<String>,
+    /// Skew tolerated on `exp`, `nbf` and `iat`, in seconds.
+    pub leeway_seconds: u64,
+    /// Largest token accepted, in bytes.
+    pub max_token_bytes: usize,
+}
+
+/// Why a token was refused. Each maps to a fixed, non-echoing description.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// Longer than [`Policy::max_token_bytes`].
+    TooLarge,
+    /// Not three base64url segments, or a header that is not a JSON object.
+    Malformed,
+    /// `alg` is not an asymmetric algorithm we verify (`none`, HMAC, unknown).
+    UnsupportedAlgorithm,
+    /// The header lists critical extensions (`crit`); we understand none (RFC 7515 §4.1.11).
+    UnsupportedCritical,
+    /// No key in the set matches.
+    UnknownKey,
+    /// No `kid` and several candidate keys.
+    AmbiguousKey,
+    /// The key named by `kid` does not allow the token's `alg`.
+    AlgorithmMismatch,
+    /// The selected key cannot be used (bad or weak material).
+    UnusableKey,
+    /// The signature does not verify.
+    BadSignature,
+    /// The payload is not a valid claims set (types, duplicates, out-of-range dates).
+    InvalidClaims,
+    /// No `exp` claim.
+    MissingExpiry,
+    /// `exp` is in the past (beyond the leeway).
+    Expired,
+    /// `nbf` or `iat` is in the future (beyond the leeway).
+    NotYetValid,
+    /// `iss` is missing or differs from the configured issuer.
+    WrongIssuer,
+    /// `aud` is missing or does not contain an accepted audience.
+    WrongAudience,
+}
+
+impl TokenError {
+    /// Human-readable reason, safe for `error_description` (never includes input).
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::TooLarge => "Token too large",
+            Self::Malformed => "Invalid token format",
+            Self::UnsupportedAlgorithm => "Unsupported token algorithm",
+            Self::UnsupportedCritical => "Unsupported critical token header",
+            Self::UnknownKey => "Unknown signing key",
+            Self::AmbiguousKey => "Token has no key id and several keys match",
+            Self::AlgorithmMismatch => "Token algorithm does not match the signing key",
+            Self::UnusableKey => "Signing key is not usable",
+            Self::BadSignature => "Invalid token signature",
+            Self::InvalidClaims => "Invalid token claims",
+            Self::MissingExpiry => "Token has no expiration",
+            Self::Expired => "Token has expired",
+            Self::NotYetValid => "Token is not yet valid",
+            Self::WrongIssuer => "Invalid token issuer",
+            Self::WrongAudience => "Invalid token audience",
+        }
+    }
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
+impl std::error::Error for TokenError {}
+
+impl From<KeySelectionError> for TokenError {
+    fn from(e: KeySelectionError) -> Self {
+        match e {
+            KeySelectionError::UnknownKey => Self::UnknownKey,
+            KeySelectionError::AmbiguousKey => Self::AmbiguousKey,
+            KeySelectionError::AlgorithmMismatch => Self::AlgorithmMismatch,
+            KeySelectionError::UnusableKey => Self::UnusableKey,
+        }
+    }
+}
+
+/// What a verified token says about its holder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedToken {
+    pub subject: Option<String>,
+    pub expires_at: u64,
+}
+
+/// The JOSE header members we act on; duplicates are rejected by serde.
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    #[serde(default)]
+    kid: Option<String>,
+    /// Any `crit`, even empty (which RFC 7515 §4.1.11 forbids), refuses the token.
+    #[serde(default)]
+    crit: Option<serde::de::IgnoredAny>,
+}
+
+/// The registered claims we check, parsed strictly.
+#[derive(Deserialize)]
+struct Claims {
+    #[serde(default)]
+    iss: Option<String>,
+    #[serde(default)]
+    sub: Option<String>,
+    #[serde(default)]
+    aud: Option<Audience>,
+    #[serde(default)]
+    exp: Option<NumericDate>,
+    #[serde(default)]
+    nbf: Option<NumericDate>,
+    #[serde(default)]
+    iat: Option<NumericDate>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    fn contains_any(&self, accepted: &[String]) -> bool {
+        match self {
+            Self::One(aud) => accepted.iter().any(|a| a == aud),
+            Self::Many(auds) => auds.iter().any(|aud| accepted.iter().any(|a| a == aud)),
+        }
+    }
+}
+
+/// RFC 7519 §2 NumericDate: non-negative seconds, fractions allowed; anything
+/// past year 9999 is treated as an encoding error, not as "valid forever".
+#[derive(Clone, Copy)]
+struct NumericDate(u64);
+
+const MAX_NUMERIC_DATE: f64 = 253_402_300_799.0;
+
+impl<'de> Deserialize<'de> for NumericDate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let secs = f64::deserialize(d)?;
+        if !(0.0..=MAX_NUMERIC_DATE).contains(&secs) {
+            return Err(serde::de::Error::custom("NumericDate out of range"));
+        }
+        Ok(Self(secs as u64))
+    }
+}
+
+/// Verifies a compact JWS access token at time `now` (Unix seconds).
+pub fn verify(
+    token: &str,
+    keys: &KeySet,
+    policy: &Policy,
+    now: u64,
+) -> Result<VerifiedToken, TokenError> {
+    if token.len() > policy.max_token_bytes {
+        return Err(TokenError::TooLarge);
+    }
+    let (header_b64, payload_b64) = split_compact(token)?;
+    let header: Header = decode_json(header_b64).ok_or(TokenError::Malformed)?;
+    if header.crit.is_some() {
+        return Err(TokenError::UnsupportedCritical);
+    }
+    let alg = Algorithm::from_name(&header.alg).ok_or(TokenError::UnsupportedAlgorithm)?;
+    let key = keys.select(alg, header.kid.as_deref())?;
+
+    key.verify_token(token, library_options(policy, now))
+        .map_err(map_library_error)?;
+
+    // Signature verified: the claims are the issuer's; now hold them to our rules.
+    let claims: Claims = decode_json(payload_b64).ok_or(TokenError::InvalidClaims)?;
+    check_claims(&claims, policy, now)?;
+    Ok(VerifiedToken {
+        subject: claims.sub,
+        expires_at: claims.exp.map_or(0, |d| d.0),
+    })
+}
+
+fn check_claims(claims: &Claims, policy: &Policy, now: u64) -> Result<(), TokenError> {
+    let leeway = policy.leeway_seconds;
+    let exp = claims.exp.ok_or(TokenError::MissingExpiry)?.0;
+    if exp.saturating_add(leeway) < now {
+        return Err(TokenError::Expired);
+    }
+    for not_before in [claims.nbf, claims.iat].into_iter().flatten() {
+        if not_before.0 > now.saturating_add(leeway) {
+            return Err(TokenError::NotYetValid);
+        }
+    }
+    if claims.iss.as_deref() != Some(policy.issuer.as_str()) {
+        return Err(TokenError::WrongIssuer);
+    }
+    if !policy.audiences.is_empty()
+        && !claims
+            .aud
+            .as_ref()
+            .is_some_and(|aud| aud.contains_any(&policy.audiences))
+    {
+        return Err(TokenError::WrongAudience);
+    }
+    Ok(())
+}
+
+/// jwt-simple checks the same rules again; its options are set explicitly so
+/// that none of its defaults (15 min skew, 1 MB tokens) applies.
+fn library_options(policy: &Policy, now: u64) -> VerificationOptions {
+    VerificationOptions {
+        time_tolerance: Some(Duration::from_secs(policy.leeway_seconds)),
+        max_token_length: Some(policy.max_token_bytes),
+        artificial_time: Some(UnixTimeStamp::from_secs(now)),
+        ..VerificationOptions::default()
+    }
+}
+
+/// Downcasts jwt-simple's `anyhow` error once, here.
+fn map_library_error(err: jwt_simple::Error) -> TokenError {
+    match err.downcast_ref::<JWTError>() {
+        Some(JWTError::InvalidSignature) => TokenError::BadSignature,
+        Some(JWTError::AlgorithmMismatch) => TokenError::AlgorithmMismatch,
+        Some(JWTError::TokenHasExpired) => TokenError::Expired,
+        Some(JWTError::TokenNotValidYet | JWTError::ClockDrift) => TokenError::NotYetValid,
+        Some(JWTError::TokenTooLong) => TokenError::TooLarge,
+        Some(JWTError::UnknownCriticalExtension) => TokenError::UnsupportedCritical,
+        Some(JWTError::CompactEncodingError | JWTError::HeaderTooLarge | JWTError::NotJWT) => {
+            TokenError::Malformed
+        }
+        // Anything else (e.g. claims that do not deserialize) after our own header
+        // checks passed concerns the payload.
+        _ => {
+            if err.downcast_ref::<serde_json::Error>().is_some() {
+                TokenError::InvalidClaims
+            } else {
+                TokenError::BadSignature
+            }
+        }
+    }
+}
+
+/// Splits `header.payload.signature`, accepting only the base64url alphabet
+/// (no padding, no `+`/`/`, no whitespace) and three non-empty segments.
+fn split_compact(token: &str) -> Result<(&str, &str), TokenError> {
+    let valid = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    let mut parts = token.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(h), Some(p), Some(s), None) if valid(h) && valid(p) && valid(s) => Ok((h, p)),
+        _ => Err(TokenError::Malformed),
+    }
+}
+
+fn decode_json<T: for<'de> Deserialize<'de>>(segment: &str) -> Option<T> {
+    let bytes = Base64UrlSafeNoPadding::decode_to_vec(segment, None).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+#[cfg(test)]
+mod tests;
