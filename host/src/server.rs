@@ -178,6 +178,7 @@ impl Server {
                 )
             }
         };
+        // The time is to the response head: a streamed body may still be flowing.
         eprintln!(
             "{method} {path} -> {} ({:.1} ms)",
             resp.status().as_u16(),
