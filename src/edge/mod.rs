@@ -1,0 +1,107 @@
+//! The WASI edge: binds the sans-IO core to Spin's interfaces.
+//!
+//! It reads the request's parts, asks [`gate::decide`], then either hands the
+//! original request and response slot to the wrapped gateway or writes the
+//! middleware's own response. WASI 0.2 has no constructor for an
+//! `incoming-request`, so a request can only be passed on as received: the token
+//! is neither stripped nor replaced, and no claim headers are added.
+
+mod fetch;
+mod keys;
+mod respond;
+
+use wasi::http::types::{IncomingRequest, Method, ResponseOutparam, Scheme};
+
+use crate::config::Config;
+use crate::gate::{self, Decision, RequestParts};
+
+mod bindings {
+    wit_bindgen::generate!({
+        world: "middleware",
+        path: "wit",
+        with: {
+            "wasi:http/types@0.2.4": ::wasi::http::types,
+            "wasi:http/outgoing-handler@0.2.4": ::wasi::http::outgoing_handler,
+            "wasi:io/error@0.2.4": ::wasi::io::error,
+            "wasi:io/poll@0.2.4": ::wasi::io::poll,
+            "wasi:io/streams@0.2.4": ::wasi::io::streams,
+            "wasi:clocks/monotonic-clock@0.2.4": ::wasi::clocks::monotonic_clock,
+            "wasi:config/store@0.2.0-draft-2024-09-27": generate,
+            "wasi:http/incoming-handler@0.2.4": generate,
+        },
+    });
+}
+
+use bindings::exports::wasi::http::incoming_handler::Guest;
+use bindings::wasi::config::store;
+use bindings::wasi::http::incoming_handler as gateway;
+
+struct Middleware;
+
+impl Guest for Middleware {
+    fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+        let config = Config::from_lookup(|name| store::get(name).map_err(|_| ()));
+        if let Err(err) = &config {
+            eprintln!("authkit: configuration error: {err}");
+        }
+        let decision = decide(&request, &config);
+        match decision {
+            Decision::Forward => gateway::handle(request, response_out),
+            Decision::Respond(reply) => respond::write(response_out, &reply),
+        }
+    }
+}
+
+/// Reads what the gate needs, then drops the `headers` child handle: the request
+/// cannot be handed on while it is alive.
+fn decide(
+    request: &IncomingRequest,
+    config: &Result<Config, crate::config::ConfigError>,
+) -> Decision {
+    let (authorization, cors_preflight) = {
+        let headers = request.headers();
+        let authorization = headers.get("authorization");
+        let preflight = !headers.get("access-control-request-method").is_empty();
+        (authorization, preflight)
+    };
+    let method = request.method();
+    let scheme = match request.scheme() {
+        Some(Scheme::Https) => "https",
+        _ => "http",
+    };
+    let authority = request.authority().unwrap_or_default();
+    let path_with_query = request.path_with_query().unwrap_or_default();
+    let parts = RequestParts {
+        method: method_name(&method),
+        scheme,
+        authority: &authority,
+        path_with_query: &path_with_query,
+        authorization: &authorization,
+        cors_preflight,
+    };
+    gate::decide(&parts, config, &mut keys::RemoteKeys, unix_now())
+}
+
+fn method_name(method: &Method) -> &str {
+    match method {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Delete => "DELETE",
+        Method::Connect => "CONNECT",
+        Method::Options => "OPTIONS",
+        Method::Trace => "TRACE",
+        Method::Patch => "PATCH",
+        Method::Other(other) => other,
+    }
+}
+
+/// Wall-clock seconds (wasi:clocks/wall-clock through std).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+bindings::export!(Middleware with_types_in bindings);
