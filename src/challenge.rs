@@ -136,7 +136,10 @@ mod tests {
     fn quoted_strings_cannot_be_broken_out_of() {
         let mut out = String::from("Bearer ");
         push_param(&mut out, "resource_metadata", "http://x/\", evil=\"1\r\n\\");
-        assert_eq!(out, "Bearer resource_metadata=\"http://x/\\\", evil=\\\"1\\\\\"");
+        assert_eq!(
+            out,
+            "Bearer resource_metadata=\"http://x/\\\", evil=\\\"1\\\\\""
+        );
     }
 
     #[test]

@@ -55,7 +55,9 @@ impl ConfigError {
     /// The variable at fault.
     pub fn variable(&self) -> &'static str {
         match self {
-            Self::Missing(v) | Self::InvalidUrl(v) | Self::InsecureUrl(v) | Self::Unreadable(v) => v,
+            Self::Missing(v) | Self::InvalidUrl(v) | Self::InsecureUrl(v) | Self::Unreadable(v) => {
+                v
+            }
         }
     }
 }
@@ -86,9 +88,7 @@ impl Config {
     {
         let mut get = |name: &'static str| -> Result<Option<String>, ConfigError> {
             let value = lookup(name).map_err(|()| ConfigError::Unreadable(name))?;
-            Ok(value
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty()))
+            Ok(value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
         };
 
         let issuer = get(var::ISSUER)?.ok_or(ConfigError::Missing(var::ISSUER))?;
@@ -202,7 +202,10 @@ mod tests {
             "https://acme.authkit.app/oauth2/jwks"
         );
         assert_eq!(cfg.audiences, vec!["https://mcp.example.com/mcp"]);
-        assert_eq!(cfg.resource.unwrap().as_str(), "https://mcp.example.com/mcp");
+        assert_eq!(
+            cfg.resource.unwrap().as_str(),
+            "https://mcp.example.com/mcp"
+        );
     }
 
     #[test]

@@ -16,7 +16,9 @@ pub fn metadata_urls(issuer: &str) -> Vec<String> {
     };
     let origin = url.origin().ascii_serialization();
     let path = url.path().trim_end_matches('/');
-    let mut urls = vec![format!("{origin}/.well-known/oauth-authorization-server{path}")];
+    let mut urls = vec![format!(
+        "{origin}/.well-known/oauth-authorization-server{path}"
+    )];
     if path.is_empty() {
         urls.push(format!("{origin}/.well-known/openid-configuration"));
     } else {
@@ -69,7 +71,10 @@ mod tests {
                 "https://acme.authkit.app/.well-known/openid-configuration",
             ]
         );
-        assert_eq!(metadata_urls("https://acme.authkit.app/"), metadata_urls("https://acme.authkit.app"));
+        assert_eq!(
+            metadata_urls("https://acme.authkit.app/"),
+            metadata_urls("https://acme.authkit.app")
+        );
     }
 
     #[test]
@@ -96,7 +101,10 @@ mod tests {
             Err(DiscoveryError::IssuerMismatch)
         );
         assert_eq!(
-            jwks_uri(br#"{"issuer":"https://acme.authkit.app"}"#, "https://acme.authkit.app"),
+            jwks_uri(
+                br#"{"issuer":"https://acme.authkit.app"}"#,
+                "https://acme.authkit.app"
+            ),
             Err(DiscoveryError::NoJwksUri)
         );
         assert_eq!(

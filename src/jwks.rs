@@ -328,17 +328,33 @@ impl VerifyingKey {
                 let e = decode_b64url(&entry.second)?;
                 // jwt-simple enforces 2048..=4096-bit moduli and e = 65537.
                 match alg {
-                    Algorithm::RS256 => Self::RS256(RS256PublicKey::from_components(&first, &e).ok()?),
-                    Algorithm::RS384 => Self::RS384(RS384PublicKey::from_components(&first, &e).ok()?),
-                    Algorithm::RS512 => Self::RS512(RS512PublicKey::from_components(&first, &e).ok()?),
-                    Algorithm::PS256 => Self::PS256(PS256PublicKey::from_components(&first, &e).ok()?),
-                    Algorithm::PS384 => Self::PS384(PS384PublicKey::from_components(&first, &e).ok()?),
-                    Algorithm::PS512 => Self::PS512(PS512PublicKey::from_components(&first, &e).ok()?),
+                    Algorithm::RS256 => {
+                        Self::RS256(RS256PublicKey::from_components(&first, &e).ok()?)
+                    }
+                    Algorithm::RS384 => {
+                        Self::RS384(RS384PublicKey::from_components(&first, &e).ok()?)
+                    }
+                    Algorithm::RS512 => {
+                        Self::RS512(RS512PublicKey::from_components(&first, &e).ok()?)
+                    }
+                    Algorithm::PS256 => {
+                        Self::PS256(PS256PublicKey::from_components(&first, &e).ok()?)
+                    }
+                    Algorithm::PS384 => {
+                        Self::PS384(PS384PublicKey::from_components(&first, &e).ok()?)
+                    }
+                    Algorithm::PS512 => {
+                        Self::PS512(PS512PublicKey::from_components(&first, &e).ok()?)
+                    }
                     _ => return None,
                 }
             }
-            KeyKind::P256 => Self::ES256(ES256PublicKey::from_bytes(&ec_point(&first, &entry.second, 32)?).ok()?),
-            KeyKind::P384 => Self::ES384(ES384PublicKey::from_bytes(&ec_point(&first, &entry.second, 48)?).ok()?),
+            KeyKind::P256 => {
+                Self::ES256(ES256PublicKey::from_bytes(&ec_point(&first, &entry.second, 32)?).ok()?)
+            }
+            KeyKind::P384 => {
+                Self::ES384(ES384PublicKey::from_bytes(&ec_point(&first, &entry.second, 48)?).ok()?)
+            }
             KeyKind::Ed25519 => {
                 if first.len() != 32 {
                     return None;

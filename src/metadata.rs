@@ -67,7 +67,9 @@ pub fn document(config: &Config, resource: &str) -> serde_json::Value {
 /// (`https://host[:port]`), or `None` if they do not form one.
 pub fn request_origin(scheme: &str, authority: &str) -> Option<String> {
     // RFC 3986 host (reg-name, IPv4, bracketed IPv6) and port characters only.
-    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':' | b'[' | b']' | b'_' | b'~');
+    let allowed = |b: u8| {
+        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':' | b'[' | b']' | b'_' | b'~')
+    };
     if authority.is_empty() || !authority.bytes().all(allowed) {
         return None;
     }
@@ -185,10 +187,7 @@ mod tests {
         let o = "http://h";
         assert_eq!(normalized_path(o, "/mcp?x=1").as_deref(), Some("/mcp"));
         assert_eq!(normalized_path(o, "").as_deref(), Some("/"));
-        assert_eq!(
-            normalized_path(o, "/a\"b\\c").as_deref(),
-            Some("/a%22b/c")
-        );
+        assert_eq!(normalized_path(o, "/a\"b\\c").as_deref(), Some("/a%22b/c"));
         assert_eq!(normalized_path(o, "*"), None);
     }
 }

@@ -13,10 +13,18 @@ struct FakeKeys {
 
 impl FakeKeys {
     fn ok() -> Self {
-        Self { result: Ok(ts::key_set(&ts::jwks_value())), calls: 0 }
+        Self {
+            result: Ok(ts::key_set(&ts::jwks_value())),
+            calls: 0,
+        }
     }
     fn failing() -> Self {
-        Self { result: Err(KeysUnavailable { detail: "connection refused".into() }), calls: 0 }
+        Self {
+            result: Err(KeysUnavailable {
+                detail: "connection refused".into(),
+            }),
+            calls: 0,
+        }
     }
 }
 
@@ -73,42 +81,86 @@ const META: &str = "http://127.0.0.1:3000/.well-known/oauth-protected-resource/m
 fn valid_token_is_forwarded() {
     let mut keys = FakeKeys::ok();
     let auth = bearer(&valid_token());
-    assert_eq!(decide(&req("POST", "/mcp", &auth), &config(), &mut keys, ts::NOW), Decision::Forward);
+    assert_eq!(
+        decide(&req("POST", "/mcp", &auth), &config(), &mut keys, ts::NOW),
+        Decision::Forward
+    );
     assert_eq!(keys.calls, 1);
 }
 
 #[test]
 fn scheme_is_case_insensitive_and_whitespace_tolerated() {
     let token = valid_token();
-    for value in [format!("bearer {token}"), format!("BEARER  {token}"), format!("Bearer {token} "), format!("BeArEr\t{token}")] {
+    for value in [
+        format!("bearer {token}"),
+        format!("BEARER  {token}"),
+        format!("Bearer {token} "),
+        format!("BeArEr\t{token}"),
+    ] {
         let auth = vec![value.into_bytes()];
-        assert_eq!(decide(&req("POST", "/mcp", &auth), &config(), &mut FakeKeys::ok(), ts::NOW), Decision::Forward);
+        assert_eq!(
+            decide(
+                &req("POST", "/mcp", &auth),
+                &config(),
+                &mut FakeKeys::ok(),
+                ts::NOW
+            ),
+            Decision::Forward
+        );
     }
 }
 
 #[test]
 fn missing_token_gets_the_seed_challenge_without_fetching_keys() {
     let mut keys = FakeKeys::ok();
-    let r = respond(decide(&req("POST", "/mcp?access_token=x", &[]), &config(), &mut keys, ts::NOW));
+    let r = respond(decide(
+        &req("POST", "/mcp?access_token=x", &[]),
+        &config(),
+        &mut keys,
+        ts::NOW,
+    ));
     assert_eq!(r.status, 401);
-    assert_eq!(r.header("www-authenticate").unwrap(), format!("Bearer resource_metadata=\"{META}\""));
-    assert_eq!(body(&r), json!({"error": "unauthorized", "error_description": "Missing authorization header"}));
+    assert_eq!(
+        r.header("www-authenticate").unwrap(),
+        format!("Bearer resource_metadata=\"{META}\"")
+    );
+    assert_eq!(
+        body(&r),
+        json!({"error": "unauthorized", "error_description": "Missing authorization header"})
+    );
     assert_eq!(keys.calls, 0);
 }
 
 #[test]
 fn other_schemes_are_treated_as_missing_credentials() {
     let auth = vec![b"Basic dXNlcjpwYXNz".to_vec()];
-    let r = respond(decide(&req("POST", "/mcp", &auth), &config(), &mut FakeKeys::ok(), ts::NOW));
+    let r = respond(decide(
+        &req("POST", "/mcp", &auth),
+        &config(),
+        &mut FakeKeys::ok(),
+        ts::NOW,
+    ));
     assert_eq!(r.status, 401);
     assert!(!r.header("www-authenticate").unwrap().contains("error="));
 }
 
 #[test]
 fn malformed_bearer_values() {
-    for value in [&b"Bearer"[..], b"Bearer ", b"Bearer a b", b"Bearer \"x\"", b"Bearer \xff\xfe", b"Bearertoken"] {
+    for value in [
+        &b"Bearer"[..],
+        b"Bearer ",
+        b"Bearer a b",
+        b"Bearer \"x\"",
+        b"Bearer \xff\xfe",
+        b"Bearertoken",
+    ] {
         let auth = vec![value.to_vec()];
-        let r = respond(decide(&req("POST", "/mcp", &auth), &config(), &mut FakeKeys::ok(), ts::NOW));
+        let r = respond(decide(
+            &req("POST", "/mcp", &auth),
+            &config(),
+            &mut FakeKeys::ok(),
+            ts::NOW,
+        ));
         assert_eq!(r.status, 401, "{value:?}");
         let challenge = r.header("www-authenticate").unwrap();
         assert!(challenge.is_ascii());
@@ -118,28 +170,52 @@ fn malformed_bearer_values() {
 #[test]
 fn invalid_token_challenge_names_the_reason() {
     let auth = bearer("garbage");
-    let r = respond(decide(&req("POST", "/mcp", &auth), &config(), &mut FakeKeys::ok(), ts::NOW));
+    let r = respond(decide(
+        &req("POST", "/mcp", &auth),
+        &config(),
+        &mut FakeKeys::ok(),
+        ts::NOW,
+    ));
     assert_eq!(r.status, 401);
     assert_eq!(
         r.header("www-authenticate").unwrap(),
         format!("Bearer error=\"invalid_token\", error_description=\"Invalid token format\", resource_metadata=\"{META}\"")
     );
-    assert_eq!(body(&r), json!({"error": "invalid_token", "error_description": "Invalid token format"}));
+    assert_eq!(
+        body(&r),
+        json!({"error": "invalid_token", "error_description": "Invalid token format"})
+    );
 }
 
 #[test]
 fn two_authorization_headers_are_a_bad_request() {
     let token = valid_token();
-    let auth = vec![format!("Bearer {token}").into_bytes(), format!("Bearer {token}").into_bytes()];
-    let r = respond(decide(&req("POST", "/mcp", &auth), &config(), &mut FakeKeys::ok(), ts::NOW));
+    let auth = vec![
+        format!("Bearer {token}").into_bytes(),
+        format!("Bearer {token}").into_bytes(),
+    ];
+    let r = respond(decide(
+        &req("POST", "/mcp", &auth),
+        &config(),
+        &mut FakeKeys::ok(),
+        ts::NOW,
+    ));
     assert_eq!(r.status, 400);
-    assert!(r.header("www-authenticate").unwrap().contains("invalid_request"));
+    assert!(r
+        .header("www-authenticate")
+        .unwrap()
+        .contains("invalid_request"));
 }
 
 #[test]
 fn key_fetch_failure_is_503_never_a_pass() {
     let auth = bearer(&valid_token());
-    let r = respond(decide(&req("POST", "/mcp", &auth), &config(), &mut FakeKeys::failing(), ts::NOW));
+    let r = respond(decide(
+        &req("POST", "/mcp", &auth),
+        &config(),
+        &mut FakeKeys::failing(),
+        ts::NOW,
+    ));
     assert_eq!(r.status, 503);
     assert_eq!(body(&r)["error"], "temporarily_unavailable");
     assert!(!String::from_utf8_lossy(&r.body).contains("connection refused"));
@@ -149,7 +225,12 @@ fn key_fetch_failure_is_503_never_a_pass() {
 fn oversize_token_refused_without_fetching() {
     let mut keys = FakeKeys::ok();
     let auth = bearer(&"a".repeat(20_000));
-    let r = respond(decide(&req("POST", "/mcp", &auth), &config(), &mut keys, ts::NOW));
+    let r = respond(decide(
+        &req("POST", "/mcp", &auth),
+        &config(),
+        &mut keys,
+        ts::NOW,
+    ));
     assert_eq!(r.status, 401);
     assert_eq!(body(&r)["error_description"], "Token too large");
     assert_eq!(keys.calls, 0);
@@ -159,21 +240,41 @@ fn oversize_token_refused_without_fetching() {
 fn config_errors_answer_500_naming_the_variable() {
     let broken: Result<Config, ConfigError> = Err(ConfigError::Missing(var::ISSUER));
     let auth = bearer(&valid_token());
-    for r in [req("POST", "/mcp", &auth), req("GET", "/.well-known/oauth-protected-resource", &[])] {
+    for r in [
+        req("POST", "/mcp", &auth),
+        req("GET", "/.well-known/oauth-protected-resource", &[]),
+    ] {
         let reply = respond(decide(&r, &broken, &mut FakeKeys::ok(), ts::NOW));
         assert_eq!(reply.status, 500);
-        assert!(body(&reply)["error_description"].as_str().unwrap().contains("authkit_issuer"));
+        assert!(body(&reply)["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("authkit_issuer"));
     }
 }
 
 #[test]
 fn metadata_is_public_in_both_forms() {
     for (path, resource) in [
-        ("/.well-known/oauth-protected-resource", "http://127.0.0.1:3000"),
-        ("/.well-known/oauth-protected-resource/mcp", "http://127.0.0.1:3000/mcp"),
-        ("/.well-known/oauth-protected-resource/mcp?x=1", "http://127.0.0.1:3000/mcp"),
+        (
+            "/.well-known/oauth-protected-resource",
+            "http://127.0.0.1:3000",
+        ),
+        (
+            "/.well-known/oauth-protected-resource/mcp",
+            "http://127.0.0.1:3000/mcp",
+        ),
+        (
+            "/.well-known/oauth-protected-resource/mcp?x=1",
+            "http://127.0.0.1:3000/mcp",
+        ),
     ] {
-        let r = respond(decide(&req("GET", path, &[]), &config(), &mut FakeKeys::failing(), ts::NOW));
+        let r = respond(decide(
+            &req("GET", path, &[]),
+            &config(),
+            &mut FakeKeys::failing(),
+            ts::NOW,
+        ));
         assert_eq!(r.status, 200, "{path}");
         assert_eq!(
             body(&r),
@@ -181,10 +282,20 @@ fn metadata_is_public_in_both_forms() {
         );
         assert_eq!(r.header("access-control-allow-origin"), Some("*"));
     }
-    let head = respond(decide(&req("HEAD", "/.well-known/oauth-protected-resource", &[]), &config(), &mut FakeKeys::ok(), ts::NOW));
+    let head = respond(decide(
+        &req("HEAD", "/.well-known/oauth-protected-resource", &[]),
+        &config(),
+        &mut FakeKeys::ok(),
+        ts::NOW,
+    ));
     assert_eq!(head.status, 200);
     assert!(head.body.is_empty());
-    let post = respond(decide(&req("POST", "/.well-known/oauth-protected-resource", &[]), &config(), &mut FakeKeys::ok(), ts::NOW));
+    let post = respond(decide(
+        &req("POST", "/.well-known/oauth-protected-resource", &[]),
+        &config(),
+        &mut FakeKeys::ok(),
+        ts::NOW,
+    ));
     assert_eq!(post.status, 405);
 }
 
@@ -197,9 +308,19 @@ fn configured_resource_wins() {
             _ => None,
         })
     });
-    let r = respond(decide(&req("GET", "/.well-known/oauth-protected-resource/mcp", &[]), &cfg, &mut FakeKeys::ok(), ts::NOW));
+    let r = respond(decide(
+        &req("GET", "/.well-known/oauth-protected-resource/mcp", &[]),
+        &cfg,
+        &mut FakeKeys::ok(),
+        ts::NOW,
+    ));
     assert_eq!(body(&r)["resource"], "https://api.example.com/mcp");
-    let r = respond(decide(&req("POST", "/mcp", &[]), &cfg, &mut FakeKeys::ok(), ts::NOW));
+    let r = respond(decide(
+        &req("POST", "/mcp", &[]),
+        &cfg,
+        &mut FakeKeys::ok(),
+        ts::NOW,
+    ));
     assert_eq!(
         r.header("www-authenticate").unwrap(),
         "Bearer resource_metadata=\"https://api.example.com/.well-known/oauth-protected-resource/mcp\""
@@ -212,14 +333,31 @@ fn preflight_is_answered_without_a_token() {
     r.cors_preflight = true;
     let reply = respond(decide(&r, &config(), &mut FakeKeys::ok(), ts::NOW));
     assert_eq!(reply.status, 204);
-    let allow = reply.header("access-control-allow-headers").unwrap().to_ascii_lowercase();
-    for h in ["authorization", "content-type", "mcp-session-id", "mcp-protocol-version", "last-event-id"] {
+    let allow = reply
+        .header("access-control-allow-headers")
+        .unwrap()
+        .to_ascii_lowercase();
+    for h in [
+        "authorization",
+        "content-type",
+        "mcp-session-id",
+        "mcp-protocol-version",
+        "last-event-id",
+    ] {
         assert!(allow.contains(h), "{h}");
     }
-    let expose = reply.header("access-control-expose-headers").unwrap().to_ascii_lowercase();
+    let expose = reply
+        .header("access-control-expose-headers")
+        .unwrap()
+        .to_ascii_lowercase();
     assert!(expose.contains("www-authenticate") && expose.contains("mcp-session-id"));
     // A plain OPTIONS (no preflight header) is protected like any request.
-    let plain = respond(decide(&req("OPTIONS", "/mcp", &[]), &config(), &mut FakeKeys::ok(), ts::NOW));
+    let plain = respond(decide(
+        &req("OPTIONS", "/mcp", &[]),
+        &config(),
+        &mut FakeKeys::ok(),
+        ts::NOW,
+    ));
     assert_eq!(plain.status, 401);
 }
 
@@ -233,5 +371,8 @@ fn hostile_host_headers_never_reach_a_header_unescaped() {
     }
     let r = req("POST", "/m\"cp", &[]);
     let reply = respond(decide(&r, &config(), &mut FakeKeys::ok(), ts::NOW));
-    assert!(reply.header("www-authenticate").unwrap().contains("/m%22cp\""));
+    assert!(reply
+        .header("www-authenticate")
+        .unwrap()
+        .contains("/m%22cp\""));
 }

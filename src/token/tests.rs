@@ -39,11 +39,31 @@ fn accepts_pss_and_larger_hashes_on_an_rsa_key_without_alg() {
     let der = k.rsa.to_der().unwrap();
     let set = key_set(&json!({"keys": [rsa_jwk(&k.rsa, "rsa-1", None)]}));
     let tokens = [
-        PS256KeyPair::from_der(&der).unwrap().with_key_id("rsa-1").sign(claims(json!({}))).unwrap(),
-        PS384KeyPair::from_der(&der).unwrap().with_key_id("rsa-1").sign(claims(json!({}))).unwrap(),
-        PS512KeyPair::from_der(&der).unwrap().with_key_id("rsa-1").sign(claims(json!({}))).unwrap(),
-        RS384KeyPair::from_der(&der).unwrap().with_key_id("rsa-1").sign(claims(json!({}))).unwrap(),
-        RS512KeyPair::from_der(&der).unwrap().with_key_id("rsa-1").sign(claims(json!({}))).unwrap(),
+        PS256KeyPair::from_der(&der)
+            .unwrap()
+            .with_key_id("rsa-1")
+            .sign(claims(json!({})))
+            .unwrap(),
+        PS384KeyPair::from_der(&der)
+            .unwrap()
+            .with_key_id("rsa-1")
+            .sign(claims(json!({})))
+            .unwrap(),
+        PS512KeyPair::from_der(&der)
+            .unwrap()
+            .with_key_id("rsa-1")
+            .sign(claims(json!({})))
+            .unwrap(),
+        RS384KeyPair::from_der(&der)
+            .unwrap()
+            .with_key_id("rsa-1")
+            .sign(claims(json!({})))
+            .unwrap(),
+        RS512KeyPair::from_der(&der)
+            .unwrap()
+            .with_key_id("rsa-1")
+            .sign(claims(json!({})))
+            .unwrap(),
     ];
     for token in tokens {
         verify(&token, &set, &policy(), NOW).unwrap();
@@ -53,7 +73,11 @@ fn accepts_pss_and_larger_hashes_on_an_rsa_key_without_alg() {
 #[test]
 fn pss_on_a_key_whose_jwk_says_rs256_is_refused() {
     let der = keys().rsa.to_der().unwrap();
-    let token = PS256KeyPair::from_der(&der).unwrap().with_key_id("rsa-1").sign(claims(json!({}))).unwrap();
+    let token = PS256KeyPair::from_der(&der)
+        .unwrap()
+        .with_key_id("rsa-1")
+        .sign(claims(json!({})))
+        .unwrap();
     assert_eq!(check(&token), Err(TokenError::AlgorithmMismatch));
 }
 
@@ -68,29 +92,49 @@ fn tampered_payload_or_signature() {
     let token = rsa_token(json!({}));
     let (signing_input, sig) = token.rsplit_once('.').unwrap();
     let (header, _) = signing_input.split_once('.').unwrap();
-    let payload = b64(serde_json::to_string(&claims(json!({"sub": "admin"}))).unwrap().as_bytes());
-    assert_eq!(check(&format!("{header}.{payload}.{sig}")), Err(TokenError::BadSignature));
+    let payload = b64(serde_json::to_string(&claims(json!({"sub": "admin"})))
+        .unwrap()
+        .as_bytes());
+    assert_eq!(
+        check(&format!("{header}.{payload}.{sig}")),
+        Err(TokenError::BadSignature)
+    );
     let truncated = &sig[..sig.len() - 10];
-    assert!(matches!(check(&format!("{signing_input}.{truncated}")), Err(TokenError::BadSignature)));
+    assert!(matches!(
+        check(&format!("{signing_input}.{truncated}")),
+        Err(TokenError::BadSignature)
+    ));
     let mut flipped = sig.as_bytes().to_vec();
     flipped[5] = if flipped[5] == b'A' { b'B' } else { b'A' };
     let flipped = String::from_utf8(flipped).unwrap();
-    assert_eq!(check(&format!("{signing_input}.{flipped}")), Err(TokenError::BadSignature));
+    assert_eq!(
+        check(&format!("{signing_input}.{flipped}")),
+        Err(TokenError::BadSignature)
+    );
 }
 
 #[test]
 fn header_changed_after_signing() {
     let token = rsa_token(json!({}));
-    let forged = with_header(&token, &json!({"alg": "RS256", "kid": "rsa-1", "typ": "JWT", "x": 1}));
+    let forged = with_header(
+        &token,
+        &json!({"alg": "RS256", "kid": "rsa-1", "typ": "JWT", "x": 1}),
+    );
     assert_eq!(check(&forged), Err(TokenError::BadSignature));
 }
 
 #[test]
 fn alg_none_and_hmac_are_refused() {
     let token = rsa_token(json!({}));
-    for alg in ["none", "None", "NONE", "nOnE", "HS256", "HS384", "HS512", "ES512", "RSA1_5", ""] {
+    for alg in [
+        "none", "None", "NONE", "nOnE", "HS256", "HS384", "HS512", "ES512", "RSA1_5", "",
+    ] {
         let forged = with_header(&token, &json!({"alg": alg, "kid": "rsa-1"}));
-        assert_eq!(check(&forged), Err(TokenError::UnsupportedAlgorithm), "{alg}");
+        assert_eq!(
+            check(&forged),
+            Err(TokenError::UnsupportedAlgorithm),
+            "{alg}"
+        );
     }
     // Unsecured JWS with an empty signature segment.
     let payload = token.split('.').nth(1).unwrap();
@@ -105,7 +149,10 @@ fn hs256_keyed_with_the_public_key_is_refused() {
     let der = k.rsa.public_key().to_der().unwrap();
     let n = k.rsa.public_key().to_components().n;
     for secret in [pem.as_bytes(), &der[..], &n[..]] {
-        let token = HS256Key::from_bytes(secret).with_key_id("rsa-1").authenticate(claims(json!({}))).unwrap();
+        let token = HS256Key::from_bytes(secret)
+            .with_key_id("rsa-1")
+            .authenticate(claims(json!({})))
+            .unwrap();
         assert_eq!(check(&token), Err(TokenError::UnsupportedAlgorithm));
     }
 }
@@ -123,7 +170,10 @@ fn embedded_keys_in_the_header_are_never_trusted() {
         ("x5c", json!(["MIIB"])),
         ("jwk", jwk),
     ] {
-        let forged = with_header(&token, &json!({"alg": "RS256", "kid": "rsa-1", name: value}));
+        let forged = with_header(
+            &token,
+            &json!({"alg": "RS256", "kid": "rsa-1", name: value}),
+        );
         assert!(check(&forged).is_err(), "{name}");
     }
 }
@@ -132,7 +182,10 @@ fn embedded_keys_in_the_header_are_never_trusted() {
 fn crit_is_refused_even_when_empty() {
     let token = rsa_token(json!({}));
     for crit in [json!(["exp"]), json!(["b64"]), json!([])] {
-        let forged = with_header(&token, &json!({"alg": "RS256", "kid": "rsa-1", "crit": crit}));
+        let forged = with_header(
+            &token,
+            &json!({"alg": "RS256", "kid": "rsa-1", "crit": crit}),
+        );
         assert_eq!(check(&forged), Err(TokenError::UnsupportedCritical));
     }
 }
@@ -161,17 +214,26 @@ fn garbage_and_malformed_shapes() {
         format!("{h}=.{p}.{s}"),
         format!("{h}.{p}.{s}=="),
         format!("{}.{p}.{s}", h.replace('J', "+")),
-        format!("{h}.{p}.{}", s.replacen('-', "/", 1).replacen('_', "/", 1) + "/"),
+        format!(
+            "{h}.{p}.{}",
+            s.replacen('-', "/", 1).replacen('_', "/", 1) + "/"
+        ),
         format!(" {token}"),
         format!("{}.{p}.{s}", b64(b"not json")),
         format!("{}.{p}.{s}", b64(b"[1,2]")),
         format!("{}.{p}.{s}", b64(br#"{"kid":"rsa-1"}"#)),
         format!("{}.{p}.{s}", b64(br#"{"alg":"RS256","alg":"none"}"#)),
-        format!("{}.{p}.{s}", b64(br#"{"alg":"RS256","kid":"rsa-1","kid":"x"}"#)),
+        format!(
+            "{}.{p}.{s}",
+            b64(br#"{"alg":"RS256","kid":"rsa-1","kid":"x"}"#)
+        ),
     ] {
         let result = check(&bad);
         assert!(
-            matches!(result, Err(TokenError::Malformed | TokenError::BadSignature)),
+            matches!(
+                result,
+                Err(TokenError::Malformed | TokenError::BadSignature)
+            ),
             "{bad}: {result:?}"
         );
     }
@@ -186,44 +248,94 @@ fn oversize_tokens_are_refused_before_parsing() {
 
 #[test]
 fn lifetime_rules_with_leeway() {
-    assert_eq!(check(&rsa_token(json!({"exp": NOW - 61}))), Err(TokenError::Expired));
+    assert_eq!(
+        check(&rsa_token(json!({"exp": NOW - 61}))),
+        Err(TokenError::Expired)
+    );
     assert!(check(&rsa_token(json!({"exp": NOW - 59}))).is_ok());
-    assert_eq!(check(&rsa_token(json!({"nbf": NOW + 61}))), Err(TokenError::NotYetValid));
+    assert_eq!(
+        check(&rsa_token(json!({"nbf": NOW + 61}))),
+        Err(TokenError::NotYetValid)
+    );
     assert!(check(&rsa_token(json!({"nbf": NOW + 59}))).is_ok());
-    assert_eq!(check(&rsa_token(json!({"iat": NOW + 3600}))), Err(TokenError::NotYetValid));
-    assert_eq!(check(&rsa_token(json!({"exp": null}))), Err(TokenError::MissingExpiry));
+    assert_eq!(
+        check(&rsa_token(json!({"iat": NOW + 3600}))),
+        Err(TokenError::NotYetValid)
+    );
+    assert_eq!(
+        check(&rsa_token(json!({"exp": null}))),
+        Err(TokenError::MissingExpiry)
+    );
 }
 
 #[test]
 fn odd_date_encodings() {
     assert!(check(&rsa_token(json!({"exp": (NOW + 100) as f64 + 0.5}))).is_ok());
-    for exp in [json!("1900000000"), json!(-1), json!(1e300), json!(true), json!({"nested": 1})] {
+    for exp in [
+        json!("1900000000"),
+        json!(-1),
+        json!(1e300),
+        json!(true),
+        json!({"nested": 1}),
+    ] {
         let result = check(&rsa_token(json!({ "exp": exp })));
         assert!(result.is_err(), "{exp}");
     }
     // Past year 9999 is an encoding error, never "valid forever".
     // (jwt-simple alone would wrap these to a date in 2106 and accept them.)
-    for exp in [json!(1e12), json!(1e300), json!(18446744073709551615u64 as f64)] {
-        assert_eq!(check(&rsa_token(json!({ "exp": exp }))), Err(TokenError::InvalidClaims), "{exp}");
+    for exp in [
+        json!(1e12),
+        json!(1e300),
+        json!(18446744073709551615u64 as f64),
+    ] {
+        assert_eq!(
+            check(&rsa_token(json!({ "exp": exp }))),
+            Err(TokenError::InvalidClaims),
+            "{exp}"
+        );
     }
 }
 
 #[test]
 fn issuer_must_match_exactly() {
-    for iss in ["https://issuer.test/", "https://ISSUER.test", "https://evil.test", ""] {
-        assert_eq!(check(&rsa_token(json!({ "iss": iss }))), Err(TokenError::WrongIssuer), "{iss}");
+    for iss in [
+        "https://issuer.test/",
+        "https://ISSUER.test",
+        "https://evil.test",
+        "",
+    ] {
+        assert_eq!(
+            check(&rsa_token(json!({ "iss": iss }))),
+            Err(TokenError::WrongIssuer),
+            "{iss}"
+        );
     }
-    assert_eq!(check(&rsa_token(json!({"iss": null}))), Err(TokenError::WrongIssuer));
+    assert_eq!(
+        check(&rsa_token(json!({"iss": null}))),
+        Err(TokenError::WrongIssuer)
+    );
     assert!(check(&rsa_token(json!({"iss": ["https://issuer.test"]}))).is_err());
 }
 
 #[test]
 fn audience_string_or_array() {
     assert!(check(&rsa_token(json!({"aud": ["other", AUDIENCE]}))).is_ok());
-    assert_eq!(check(&rsa_token(json!({"aud": "other"}))), Err(TokenError::WrongAudience));
-    assert_eq!(check(&rsa_token(json!({"aud": ["a", "b"]}))), Err(TokenError::WrongAudience));
-    assert_eq!(check(&rsa_token(json!({"aud": null}))), Err(TokenError::WrongAudience));
-    assert_eq!(check(&rsa_token(json!({"aud": format!("{AUDIENCE}/")}))), Err(TokenError::WrongAudience));
+    assert_eq!(
+        check(&rsa_token(json!({"aud": "other"}))),
+        Err(TokenError::WrongAudience)
+    );
+    assert_eq!(
+        check(&rsa_token(json!({"aud": ["a", "b"]}))),
+        Err(TokenError::WrongAudience)
+    );
+    assert_eq!(
+        check(&rsa_token(json!({"aud": null}))),
+        Err(TokenError::WrongAudience)
+    );
+    assert_eq!(
+        check(&rsa_token(json!({"aud": format!("{AUDIENCE}/")}))),
+        Err(TokenError::WrongAudience)
+    );
     // With no audience configured, any audience passes.
     let mut open = policy();
     open.audiences.clear();

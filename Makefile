@@ -1,0 +1,142 @@
+# wasmcp-spin-authkit: build, compose, run and test.
+#
+#   make up                      compose the example gateway behind the middleware and serve it
+#   make up GATEWAY=gw.wasm      ... in front of your own wasmcp-spin build
+#   make test                    every test (unit, host, integration, Python MCP SDK)
+#   make compose GATEWAY=gw.wasm only write server.wasm
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+CARGO        ?= cargo
+PYTHON       ?= python3
+WASM_TARGET  := wasm32-wasip2
+TARGET_DIR   := target
+RELEASE_DIR  := $(TARGET_DIR)/$(WASM_TARGET)/release
+TOOLS_DIR    := .tools
+
+MIDDLEWARE      := $(RELEASE_DIR)/wasmcp_spin_authkit.wasm
+EXAMPLE_GATEWAY := $(RELEASE_DIR)/mcp_gateway.wasm
+# The same example built as spin-sdk 3 / cargo-component builds are: exporting
+# wasi:http/incoming-handler@0.2.0 (separate target dir: same crate, other feature).
+GATEWAY_020     := $(TARGET_DIR)/wasi-http-0.2.0/$(WASM_TARGET)/release/mcp_gateway.wasm
+ECHO_GATEWAY    := $(RELEASE_DIR)/echo_gateway.wasm
+HOST            := $(TARGET_DIR)/host/authkit-host
+
+GATEWAY ?= $(EXAMPLE_GATEWAY)
+SERVER  ?= server.wasm
+LISTEN  ?= 127.0.0.1:3000
+
+# Test fixtures: the middleware composed with each test gateway.
+BUILD_DIR      := build
+SERVER_024     := $(BUILD_DIR)/server-mcp.wasm
+SERVER_020     := $(BUILD_DIR)/server-mcp-0.2.0.wasm
+SERVER_ECHO    := $(BUILD_DIR)/server-echo.wasm
+
+# wac: from PATH, else installed into .tools by `make tools`.
+WAC := $(shell command -v wac 2>/dev/null || echo $(TOOLS_DIR)/bin/wac)
+VENV := .venv
+
+.PHONY: build middleware gateways host tools compose up test unit-test host-test \
+        integration-test python-test fixtures lint clean size
+
+build: middleware gateways
+
+middleware:
+	$(CARGO) build --release --target $(WASM_TARGET) -p wasmcp-spin-authkit
+
+gateways:
+	$(CARGO) build --release --target $(WASM_TARGET) -p mcp-gateway -p echo-gateway
+	$(CARGO) build --release --target $(WASM_TARGET) -p mcp-gateway --features wasi-http-0-2-0 \
+		--target-dir $(TARGET_DIR)/wasi-http-0.2.0
+
+host:
+	$(CARGO) build --profile host -p authkit-host
+
+tools: $(WAC)
+
+$(TOOLS_DIR)/bin/wac:
+	$(CARGO) install --locked --root $(TOOLS_DIR) wac-cli@0.12.0
+
+# Plug the middleware in front of $(GATEWAY) -> $(SERVER).
+compose: middleware tools
+	@if [ "$(GATEWAY)" = "$(EXAMPLE_GATEWAY)" ]; then $(MAKE) --no-print-directory gateways; fi
+	@test -f "$(GATEWAY)" || { echo "GATEWAY=$(GATEWAY) does not exist" >&2; exit 1; }
+	$(WAC) compose compose.wac \
+		--dep wasmcp:gateway=$(GATEWAY) \
+		--dep wasmcp:authkit=$(MIDDLEWARE) \
+		-o $(SERVER)
+	@echo "composed $(SERVER) ($$(stat -c %s $(SERVER)) bytes): authkit middleware -> $(GATEWAY)"
+
+# Serve the protected MCP endpoint at http://$(LISTEN)/mcp. `spin up` when Spin is
+# installed, else the bundled wasmtime host (same variables, per-request instances).
+up: compose
+	@if [ -z "$$AUTHKIT_ISSUER" ]; then \
+		echo "AUTHKIT_ISSUER is not set. Set it to your AuthKit domain (or any OAuth issuer), e.g.:" >&2; \
+		echo "  AUTHKIT_ISSUER=https://your-company.authkit.app \\" >&2; \
+		echo "  AUTHKIT_AUDIENCE=http://$(LISTEN)/mcp make up" >&2; \
+		echo "Optional: AUTHKIT_JWKS_URI (default: discovered), AUTHKIT_RESOURCE (default: from the request)." >&2; \
+		exit 2; \
+	fi
+	@if command -v spin >/dev/null 2>&1; then \
+		echo "Serving http://$(LISTEN)/mcp with spin up"; \
+		SPIN_VARIABLE_AUTHKIT_ISSUER="$$AUTHKIT_ISSUER" \
+		SPIN_VARIABLE_AUTHKIT_JWKS_URI="$$AUTHKIT_JWKS_URI" \
+		SPIN_VARIABLE_AUTHKIT_AUDIENCE="$$AUTHKIT_AUDIENCE" \
+		SPIN_VARIABLE_AUTHKIT_RESOURCE="$$AUTHKIT_RESOURCE" \
+		spin up --from spin.toml --listen $(LISTEN); \
+	else \
+		$(MAKE) --no-print-directory host && \
+		echo "spin is not installed: serving with the local wasmtime host ($(HOST))" && \
+		echo "Protected MCP endpoint: http://$(LISTEN)/mcp" && \
+		$(HOST) serve $(SERVER) --listen $(LISTEN) \
+			--var authkit_issuer="$$AUTHKIT_ISSUER" \
+			--var authkit_jwks_uri="$$AUTHKIT_JWKS_URI" \
+			--var authkit_audience="$$AUTHKIT_AUDIENCE" \
+			--var authkit_resource="$$AUTHKIT_RESOURCE"; \
+	fi
+
+# ---------------------------------------------------------------------------
+# Tests
+
+test: unit-test host-test integration-test python-test
+
+unit-test:
+	$(CARGO) test -p wasmcp-spin-authkit -p mcp-gateway -p echo-gateway
+
+host-test:
+	$(CARGO) test --profile host -p authkit-host --lib --test serve --test cli
+
+fixtures: build tools
+	@mkdir -p $(BUILD_DIR)
+	$(WAC) compose compose.wac --dep wasmcp:gateway=$(EXAMPLE_GATEWAY) --dep wasmcp:authkit=$(MIDDLEWARE) -o $(SERVER_024)
+	$(WAC) compose compose.wac --dep wasmcp:gateway=$(GATEWAY_020) --dep wasmcp:authkit=$(MIDDLEWARE) -o $(SERVER_020)
+	$(WAC) compose compose.wac --dep wasmcp:gateway=$(ECHO_GATEWAY) --dep wasmcp:authkit=$(MIDDLEWARE) -o $(SERVER_ECHO)
+
+integration-test: fixtures
+	AUTHKIT_TEST_SERVER_MCP=$(abspath $(SERVER_024)) \
+	AUTHKIT_TEST_SERVER_MCP_020=$(abspath $(SERVER_020)) \
+	AUTHKIT_TEST_SERVER_ECHO=$(abspath $(SERVER_ECHO)) \
+	AUTHKIT_TEST_MIDDLEWARE=$(abspath $(MIDDLEWARE)) \
+	$(CARGO) test --profile host -p authkit-host --test middleware
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+
+python-test: fixtures host $(VENV)/bin/python
+	AUTHKIT_TEST_SERVER_MCP=$(abspath $(SERVER_024)) \
+	AUTHKIT_TEST_HOST=$(abspath $(HOST)) \
+	$(VENV)/bin/python -m pytest -q tests/python
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy -p wasmcp-spin-authkit --all-targets -- -D warnings
+	$(CARGO) clippy -p wasmcp-spin-authkit --target $(WASM_TARGET) -- -D warnings
+
+size: middleware
+	@echo "$(MIDDLEWARE): $$(stat -c %s $(MIDDLEWARE)) bytes"
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD_DIR) $(SERVER)

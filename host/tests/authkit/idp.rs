@@ -1,0 +1,209 @@
+//! The test's identity provider: real keys, a JWKS and discovery metadata served
+//! over HTTP on 127.0.0.1 (with fault injection and hit counts), and minted tokens.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::Duration;
+
+use jwt_simple::prelude::*;
+use serde_json::{json, Value};
+
+pub const AUDIENCE: &str = "https://mcp.test/mcp";
+
+/// Signing keys, generated once per test binary.
+pub struct Keys {
+    pub rsa: RS256KeyPair,
+    /// Another RSA key published under the same kid nowhere: signs "other key" tokens.
+    pub rsa_other: RS256KeyPair,
+    pub es256: ES256KeyPair,
+    pub ed25519: Ed25519KeyPair,
+}
+
+pub fn keys() -> &'static Keys {
+    static KEYS: OnceLock<Keys> = OnceLock::new();
+    KEYS.get_or_init(|| Keys {
+        rsa: RS256KeyPair::generate(2048).unwrap().with_key_id("rsa-1"),
+        rsa_other: RS256KeyPair::generate(2048).unwrap().with_key_id("rsa-1"),
+        es256: ES256KeyPair::generate().with_key_id("ec-1"),
+        ed25519: Ed25519KeyPair::generate().with_key_id("ed-1"),
+    })
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    Base64UrlSafeNoPadding::encode_to_string(bytes).unwrap()
+}
+
+/// The public JWKS for [`keys`].
+pub fn jwks() -> Value {
+    let k = keys();
+    let rsa = k.rsa.public_key().to_components();
+    let point = k.es256.public_key().public_key().to_bytes_uncompressed();
+    json!({"keys": [
+        {"kty": "RSA", "kid": "rsa-1", "use": "sig", "alg": "RS256", "n": b64(&rsa.n), "e": b64(&rsa.e)},
+        {"kty": "EC", "crv": "P-256", "kid": "ec-1", "use": "sig", "x": b64(&point[1..33]), "y": b64(&point[33..])},
+        {"kty": "OKP", "crv": "Ed25519", "kid": "ed-1", "x": b64(&k.ed25519.public_key().to_bytes())},
+    ]})
+}
+
+/// A canned HTTP response.
+#[derive(Clone)]
+pub struct Canned {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+    pub delay: Duration,
+}
+
+impl Canned {
+    pub fn json(value: &Value) -> Self {
+        Self {
+            status: 200,
+            content_type: "application/json",
+            body: value.to_string().into_bytes(),
+            delay: Duration::ZERO,
+        }
+    }
+    pub fn status(status: u16) -> Self {
+        Self {
+            status,
+            content_type: "text/plain",
+            body: b"nope".to_vec(),
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    routes: HashMap<String, Canned>,
+    hits: HashMap<String, usize>,
+}
+
+/// An HTTP server on 127.0.0.1 serving canned responses by path.
+pub struct Idp {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Idp {
+    /// Serves `/jwks` with [`jwks`] and RFC 8414 metadata naming it.
+    pub fn start() -> Self {
+        let idp = Self::empty();
+        idp.route("/jwks", Canned::json(&jwks()));
+        idp.route(
+            "/.well-known/oauth-authorization-server",
+            Canned::json(&json!({"issuer": idp.issuer(), "jwks_uri": idp.url("/jwks")})),
+        );
+        idp
+    }
+
+    pub fn empty() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(Mutex::new(State::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, st) = (state.clone(), stop.clone());
+        thread::spawn(move || {
+            for conn in listener.incoming() {
+                if st.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(conn) = conn {
+                    let s = s.clone();
+                    thread::spawn(move || handle(conn, &s));
+                }
+            }
+        });
+        Self { addr, state, stop }
+    }
+
+    pub fn issuer(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn route(&self, path: &str, canned: Canned) {
+        self.state
+            .lock()
+            .unwrap()
+            .routes
+            .insert(path.to_owned(), canned);
+    }
+
+    pub fn hits(&self, path: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .hits
+            .get(path)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+fn handle(conn: TcpStream, state: &Mutex<State>) {
+    let mut reader = BufReader::new(conn);
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
+            break;
+        }
+    }
+    let canned = {
+        let mut state = state.lock().unwrap();
+        *state.hits.entry(path.clone()).or_default() += 1;
+        state
+            .routes
+            .get(&path)
+            .cloned()
+            .unwrap_or(Canned::status(404))
+    };
+    thread::sleep(canned.delay);
+    let mut conn = reader.into_inner();
+    let head = format!(
+        "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        canned.status,
+        canned.content_type,
+        canned.body.len()
+    );
+    let _ = conn.write_all(head.as_bytes());
+    let _ = conn.write_all(&canned.body);
+}
+
+/// Claims valid now for `issuer` and [`AUDIENCE`].
+pub fn claims(issuer: &str) -> JWTClaims<NoCustomClaims> {
+    Claims::create(jwt_simple::prelude::Duration::from_mins(5))
+        .with_issuer(issuer)
+        .with_audience(AUDIENCE)
+        .with_subject("user_123")
+}
+
+pub fn now() -> u64 {
+    Clock::now_since_epoch().as_secs()
+}
+
+/// Replaces the header of a token (its signature then no longer matches).
+pub fn with_header(token: &str, header: &Value) -> String {
+    let rest = token.split_once('.').unwrap().1;
+    format!("{}.{rest}", b64(header.to_string().as_bytes()))
+}
