@@ -37,7 +37,7 @@ SERVER_ECHO    := $(BUILD_DIR)/server-echo.wasm
 WAC := $(shell command -v wac 2>/dev/null || echo $(TOOLS_DIR)/bin/wac)
 VENV := .venv
 
-.PHONY: build middleware gateways host tools compose up test unit-test host-test \
+.PHONY: build middleware gateways host tools compose up require-issuer test unit-test host-test \
         integration-test python-test fixtures lint clean size
 
 build: middleware gateways
@@ -68,9 +68,7 @@ compose: middleware tools
 		-o $(SERVER)
 	@echo "composed $(SERVER) ($$(stat -c %s $(SERVER)) bytes): authkit middleware -> $(GATEWAY)"
 
-# Serve the protected MCP endpoint at http://$(LISTEN)/mcp. `spin up` when Spin is
-# installed, else the bundled wasmtime host (same variables, per-request instances).
-up: compose
+require-issuer:
 	@if [ -z "$$AUTHKIT_ISSUER" ]; then \
 		echo "AUTHKIT_ISSUER is not set. Set it to your AuthKit domain (or any OAuth issuer), e.g.:" >&2; \
 		echo "  AUTHKIT_ISSUER=https://your-company.authkit.app \\" >&2; \
@@ -78,6 +76,10 @@ up: compose
 		echo "Optional: AUTHKIT_JWKS_URI (default: discovered), AUTHKIT_RESOURCE (default: from the request)." >&2; \
 		exit 2; \
 	fi
+
+# Serve the protected MCP endpoint at http://$(LISTEN)/mcp. `spin up` when Spin is
+# installed, else the bundled wasmtime host (same variables, per-request instances).
+up: require-issuer compose
 	@if command -v spin >/dev/null 2>&1; then \
 		echo "Serving http://$(LISTEN)/mcp with spin up"; \
 		SPIN_VARIABLE_AUTHKIT_ISSUER="$$AUTHKIT_ISSUER" \
