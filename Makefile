@@ -101,7 +101,7 @@ up: require-issuer compose
 # ---------------------------------------------------------------------------
 # Tests
 
-test: unit-test host-test integration-test python-test
+test: lint unit-test host-test integration-test python-test
 
 unit-test:
 	$(CARGO) test -p wasmcp-spin-authkit -p mcp-gateway -p echo-gateway
@@ -133,7 +133,7 @@ python-test: fixtures host $(VENV)/bin/python
 
 lint:
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy -p wasmcp-spin-authkit --all-targets -- -D warnings
+	$(CARGO) clippy -p wasmcp-spin-authkit -p mcp-gateway -p echo-gateway --all-targets -- -D warnings
 	$(CARGO) clippy -p wasmcp-spin-authkit --target $(WASM_TARGET) -- -D warnings
 
 size: middleware

@@ -16,8 +16,11 @@ use crate::token::{self, Policy, TokenError};
 pub struct RequestParts<'a> {
     /// Upper-case method name, e.g. `"POST"`.
     pub method: &'a str,
-    /// `"http"` or `"https"`.
+    /// `"http"` or `"https"`, as the host saw the request.
     pub scheme: &'a str,
+    /// The `X-Forwarded-Proto` header, if any: behind a TLS-terminating proxy
+    /// (Fermyon Cloud, ingress controllers) the component sees `http`.
+    pub forwarded_proto: Option<&'a str>,
     /// Host and optional port the request was sent to.
     pub authority: &'a str,
     /// Path and query, as received.
@@ -64,7 +67,8 @@ pub fn decide(
     if req.method == "OPTIONS" && req.cors_preflight {
         return Decision::Respond(crate::cors::preflight());
     }
-    let Some(origin) = metadata::request_origin(req.scheme, req.authority) else {
+    let scheme = effective_scheme(req.scheme, req.forwarded_proto);
+    let Some(origin) = metadata::request_origin(scheme, req.authority) else {
         return Decision::Respond(challenge::bad_request("Invalid Host header"));
     };
     let Some(path) = metadata::normalized_path(&origin, req.path_with_query) else {
@@ -122,6 +126,20 @@ fn serve_metadata(method: &str, config: &Config, origin: &str, resource_path: &s
         }
         _ => Reply::error(405, "invalid_request", "Method not allowed")
             .with_header("allow", "GET, HEAD, OPTIONS".to_owned()),
+    }
+}
+
+/// The scheme clients used: `X-Forwarded-Proto` when it names one (its first
+/// entry), else the request's own. It only shapes the advertised URLs;
+/// `authkit_resource` overrides both.
+fn effective_scheme<'a>(scheme: &'a str, forwarded_proto: Option<&str>) -> &'a str {
+    let forwarded = forwarded_proto
+        .and_then(|v| v.split(',').next())
+        .map(str::trim);
+    match forwarded {
+        Some(p) if p.eq_ignore_ascii_case("https") => "https",
+        Some(p) if p.eq_ignore_ascii_case("http") => "http",
+        _ => scheme,
     }
 }
 

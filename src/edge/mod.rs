@@ -58,11 +58,16 @@ fn decide(
     request: &IncomingRequest,
     config: &Result<Config, crate::config::ConfigError>,
 ) -> Decision {
-    let (authorization, cors_preflight) = {
+    let (authorization, cors_preflight, forwarded_proto) = {
         let headers = request.headers();
         let authorization = headers.get("authorization");
         let preflight = !headers.get("access-control-request-method").is_empty();
-        (authorization, preflight)
+        let forwarded_proto = headers
+            .get("x-forwarded-proto")
+            .into_iter()
+            .next()
+            .and_then(|v| String::from_utf8(v).ok());
+        (authorization, preflight, forwarded_proto)
     };
     let method = request.method();
     let scheme = match request.scheme() {
@@ -74,6 +79,7 @@ fn decide(
     let parts = RequestParts {
         method: method_name(&method),
         scheme,
+        forwarded_proto: forwarded_proto.as_deref(),
         authority: &authority,
         path_with_query: &path_with_query,
         authorization: &authorization,

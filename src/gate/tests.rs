@@ -49,6 +49,7 @@ fn req<'a>(method: &'a str, path: &'a str, authorization: &'a [Vec<u8>]) -> Requ
     RequestParts {
         method,
         scheme: "http",
+        forwarded_proto: None,
         authority: "127.0.0.1:3000",
         path_with_query: path,
         authorization,
@@ -375,4 +376,19 @@ fn hostile_host_headers_never_reach_a_header_unescaped() {
         .header("www-authenticate")
         .unwrap()
         .contains("/m%22cp\""));
+}
+
+#[test]
+fn forwarded_proto_shapes_advertised_urls() {
+    for (forwarded, expected) in [
+        (Some("https"), "https://127.0.0.1:3000/mcp"),
+        (Some("HTTPS, http"), "https://127.0.0.1:3000/mcp"),
+        (Some("gopher"), "http://127.0.0.1:3000/mcp"),
+        (None, "http://127.0.0.1:3000/mcp"),
+    ] {
+        let mut r = req("GET", "/.well-known/oauth-protected-resource/mcp", &[]);
+        r.forwarded_proto = forwarded;
+        let reply = respond(decide(&r, &config(), &mut FakeKeys::ok(), ts::NOW));
+        assert_eq!(body(&reply)["resource"], expected, "{forwarded:?}");
+    }
 }
