@@ -16,6 +16,10 @@ pub enum Rejection {
     InvalidRequest { description: &'static str },
     /// The token was refused: 401 `invalid_token`.
     InvalidToken(TokenError),
+    /// A valid token without every required scope: 403 `insufficient_scope`, with
+    /// `scope` listing all required scopes so the client can step up (MCP
+    /// authorization spec, "Scope Challenge Handling"; RFC 6750 §3.1).
+    InsufficientScope { required: String },
 }
 
 /// Builds the response for a rejection.
@@ -24,11 +28,19 @@ pub fn reply(rejection: &Rejection, resource_metadata: &str) -> Reply {
         Rejection::MissingToken { description } => (401, None, *description),
         Rejection::InvalidRequest { description } => (400, Some("invalid_request"), *description),
         Rejection::InvalidToken(err) => (401, Some("invalid_token"), err.description()),
+        Rejection::InsufficientScope { .. } => (
+            403,
+            Some("insufficient_scope"),
+            "Token lacks a required scope",
+        ),
     };
     let mut challenge = String::from("Bearer ");
     if let Some(code) = code {
         push_param(&mut challenge, "error", code);
         push_param(&mut challenge, "error_description", description);
+    }
+    if let Rejection::InsufficientScope { required } = rejection {
+        push_param(&mut challenge, "scope", required);
     }
     push_param(&mut challenge, "resource_metadata", resource_metadata);
     Reply::error(status, code.unwrap_or("unauthorized"), description)

@@ -7,16 +7,27 @@ use std::fmt;
 
 use url::Url;
 
+use crate::jwks::{Algorithm, AlgorithmSet, KeySet};
+
 /// Variable names, as declared in `spin.toml` (Spin variables are lower-case).
 pub mod var {
     pub const ISSUER: &str = "authkit_issuer";
     pub const JWKS_URI: &str = "authkit_jwks_uri";
+    pub const JWKS: &str = "authkit_jwks";
     pub const AUDIENCE: &str = "authkit_audience";
     pub const RESOURCE: &str = "authkit_resource";
+    pub const REQUIRED_SCOPES: &str = "authkit_required_scopes";
+    pub const LEEWAY_SECONDS: &str = "authkit_leeway_seconds";
+    pub const ALGORITHMS: &str = "authkit_algorithms";
+    pub const JWKS_CACHE_SECONDS: &str = "authkit_jwks_cache_seconds";
 }
 
-/// Clock skew tolerated on `exp`, `nbf` and `iat` (RFC 7519 §4.1.4 allows "a small leeway").
+/// Default clock skew tolerated on `exp`, `nbf` and `iat` (RFC 7519 §4.1.4 allows
+/// "a small leeway").
 pub const LEEWAY_SECONDS: u64 = 60;
+
+/// Largest leeway accepted from `authkit_leeway_seconds`: more would make expiry moot.
+pub const MAX_LEEWAY_SECONDS: u64 = 600;
 
 /// Largest compact JWT accepted, in bytes (RFC 8725 §3.x: bound what you parse).
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -29,11 +40,21 @@ pub struct Config {
     pub issuer: String,
     /// Where the signing keys are. `None`: discovered from the issuer's metadata.
     pub jwks_uri: Option<Url>,
-    /// Accepted `aud` values; empty means the audience is not checked.
+    /// Keys given inline (`authkit_jwks`): no network at all.
+    pub inline_keys: Option<KeySet>,
+    /// Accepted `aud` values (any one suffices); empty means the audience is not checked.
     pub audiences: Vec<String>,
     /// Canonical URL of the protected resource (RFC 9728 `resource`); `None`:
     /// derived from each request's scheme, authority and path.
     pub resource: Option<Url>,
+    /// Scopes every token must carry (403 `insufficient_scope` otherwise).
+    pub required_scopes: Vec<String>,
+    /// Clock skew tolerated on time claims.
+    pub leeway_seconds: u64,
+    /// Algorithms accepted (a subset of those supported).
+    pub algorithms: AlgorithmSet,
+    /// Fixed JWKS cache lifetime, overriding the provider's `Cache-Control`.
+    pub jwks_cache_seconds: Option<u64>,
 }
 
 /// Why the configuration is unusable. Every protected request answers 500 with it.
@@ -47,6 +68,8 @@ pub enum ConfigError {
     /// A URL variable uses plain `http` for a host other than loopback
     /// (MCP authorization spec: authorization server endpoints MUST use HTTPS).
     InsecureUrl(&'static str),
+    /// A value that is not of the variable's form (number, list, JWKS).
+    InvalidValue(&'static str),
     /// The configuration store itself failed.
     Unreadable(&'static str),
 }
@@ -55,9 +78,11 @@ impl ConfigError {
     /// The variable at fault.
     pub fn variable(&self) -> &'static str {
         match self {
-            Self::Missing(v) | Self::InvalidUrl(v) | Self::InsecureUrl(v) | Self::Unreadable(v) => {
-                v
-            }
+            Self::Missing(v)
+            | Self::InvalidUrl(v)
+            | Self::InsecureUrl(v)
+            | Self::InvalidValue(v)
+            | Self::Unreadable(v) => v,
         }
     }
 }
@@ -71,6 +96,7 @@ impl fmt::Display for ConfigError {
                 f,
                 "variable {v} must use https (plain http is accepted for loopback hosts only)"
             ),
+            Self::InvalidValue(v) => write!(f, "variable {v} has an invalid value"),
             Self::Unreadable(v) => write!(f, "variable {v} could not be read"),
         }
     }
@@ -96,18 +122,79 @@ impl Config {
         let jwks_uri = get(var::JWKS_URI)?
             .map(|v| parse_endpoint(var::JWKS_URI, &v))
             .transpose()?;
-        let audiences = get(var::AUDIENCE)?.into_iter().collect();
+        let inline_keys = get(var::JWKS)?
+            .map(|v| KeySet::parse(v.as_bytes()).map_err(|_| ConfigError::InvalidValue(var::JWKS)))
+            .transpose()?;
+        let audiences = list(get(var::AUDIENCE)?, ',');
         let resource = get(var::RESOURCE)?
             .map(|v| parse_resource(var::RESOURCE, &v))
+            .transpose()?;
+        let required_scopes = list(get(var::REQUIRED_SCOPES)?, ' ');
+        let leeway_seconds = match get(var::LEEWAY_SECONDS)? {
+            None => LEEWAY_SECONDS,
+            Some(v) => parse_seconds(var::LEEWAY_SECONDS, &v, 0..=MAX_LEEWAY_SECONDS)?,
+        };
+        let algorithms = match get(var::ALGORITHMS)? {
+            None => AlgorithmSet::ALL,
+            Some(v) => parse_algorithms(&v)?,
+        };
+        let jwks_cache_seconds = get(var::JWKS_CACHE_SECONDS)?
+            .map(|v| parse_seconds(var::JWKS_CACHE_SECONDS, &v, 0..=86_400))
             .transpose()?;
 
         Ok(Self {
             issuer,
             jwks_uri,
+            inline_keys,
             audiences,
             resource,
+            required_scopes,
+            leeway_seconds,
+            algorithms,
+            jwks_cache_seconds,
         })
     }
+}
+
+/// Splits on `separator` (and white space), dropping empty items and duplicates.
+fn list(value: Option<String>, separator: char) -> Vec<String> {
+    let mut items: Vec<String> = Vec::new();
+    for item in value
+        .iter()
+        .flat_map(|v| v.split(|c: char| c == separator || c.is_whitespace()))
+        .filter(|i| !i.is_empty())
+    {
+        if !items.iter().any(|i| i == item) {
+            items.push(item.to_owned());
+        }
+    }
+    items
+}
+
+fn parse_seconds(
+    name: &'static str,
+    value: &str,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or(ConfigError::InvalidValue(name))
+}
+
+/// `RS256 ES256` or `RS256,ES256`: every name must be a supported algorithm.
+fn parse_algorithms(value: &str) -> Result<AlgorithmSet, ConfigError> {
+    let names = list(Some(value.to_owned()), ',');
+    let mut set = AlgorithmSet::EMPTY;
+    for name in &names {
+        let alg = Algorithm::from_name(name).ok_or(ConfigError::InvalidValue(var::ALGORITHMS))?;
+        set = set.with(alg);
+    }
+    if set.is_empty() {
+        return Err(ConfigError::InvalidValue(var::ALGORITHMS));
+    }
+    Ok(set)
 }
 
 /// An authorization-server URL: absolute, http(s), https unless loopback, no fragment.
@@ -247,6 +334,57 @@ mod tests {
             ]),
             Err(ConfigError::InsecureUrl(var::JWKS_URI))
         );
+    }
+
+    #[test]
+    fn lists_numbers_and_algorithms() {
+        let cfg = config(&[
+            (var::ISSUER, "https://acme.authkit.app"),
+            (
+                var::AUDIENCE,
+                "https://a.example/mcp, https://b.example/mcp,,https://a.example/mcp",
+            ),
+            (var::REQUIRED_SCOPES, "  mcp:read   mcp:write "),
+            (var::LEEWAY_SECONDS, "30"),
+            (var::ALGORITHMS, "RS256, ES256"),
+            (var::JWKS_CACHE_SECONDS, "300"),
+        ])
+        .unwrap();
+        assert_eq!(
+            cfg.audiences,
+            ["https://a.example/mcp", "https://b.example/mcp"]
+        );
+        assert_eq!(cfg.required_scopes, ["mcp:read", "mcp:write"]);
+        assert_eq!(cfg.leeway_seconds, 30);
+        assert!(
+            cfg.algorithms.contains(Algorithm::RS256) && cfg.algorithms.contains(Algorithm::ES256)
+        );
+        assert!(!cfg.algorithms.contains(Algorithm::PS256));
+        assert_eq!(cfg.jwks_cache_seconds, Some(300));
+
+        let defaults = config(&[(var::ISSUER, "https://acme.authkit.app")]).unwrap();
+        assert_eq!(defaults.leeway_seconds, LEEWAY_SECONDS);
+        assert_eq!(defaults.algorithms, AlgorithmSet::ALL);
+        assert!(defaults.required_scopes.is_empty() && defaults.inline_keys.is_none());
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        for (name, value) in [
+            (var::LEEWAY_SECONDS, "-1"),
+            (var::LEEWAY_SECONDS, "3600"),
+            (var::LEEWAY_SECONDS, "1m"),
+            (var::ALGORITHMS, "HS256"),
+            (var::ALGORITHMS, "none"),
+            (var::ALGORITHMS, ", ,"),
+            (var::JWKS_CACHE_SECONDS, "forever"),
+            (var::JWKS, "{\"keys\": []}"),
+            (var::JWKS, "not json"),
+        ] {
+            let err =
+                config(&[(var::ISSUER, "https://acme.authkit.app"), (name, value)]).unwrap_err();
+            assert_eq!(err, ConfigError::InvalidValue(name), "{name}={value}");
+        }
     }
 
     #[test]

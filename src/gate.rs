@@ -5,7 +5,7 @@
 //! [`KeySource`] (the seam where the edge fetches or caches the JWKS) and the time.
 
 use crate::challenge::{self, Rejection};
-use crate::config::{Config, ConfigError, LEEWAY_SECONDS, MAX_TOKEN_BYTES};
+use crate::config::{Config, ConfigError, MAX_TOKEN_BYTES};
 use crate::jwks::KeySet;
 use crate::metadata;
 use crate::reply::Reply;
@@ -38,11 +38,26 @@ pub struct KeysUnavailable {
     pub detail: String,
 }
 
-/// Where the verification keys come from (fetch, cache, inline).
+/// What the middleware needs from the authorization server: its keys (fetched,
+/// cached) and its metadata. Not consulted for inline keys (`authkit_jwks`).
 pub trait KeySource {
     /// Keys for `config`'s issuer. Called at most once per request, and only when
     /// a bearer token is present.
     fn keys(&mut self, config: &Config) -> Result<KeySet, KeysUnavailable>;
+
+    /// Keys fetched again because a token named an unknown `kid` (rotation);
+    /// `None` when no newer set may or could be had (the source paces this).
+    fn refreshed_keys(&mut self, _config: &Config) -> Option<KeySet> {
+        None
+    }
+
+    /// The issuer's authorization server metadata document (RFC 8414 or OIDC
+    /// Discovery), already checked to be about the configured issuer.
+    fn server_metadata(&mut self, _config: &Config) -> Result<Vec<u8>, KeysUnavailable> {
+        Err(KeysUnavailable {
+            detail: "no authorization server metadata source".into(),
+        })
+    }
 }
 
 /// What to do with a request.
@@ -82,6 +97,9 @@ pub fn decide(
     if let Some(resource_path) = metadata::requested_resource_path(&path) {
         return Decision::Respond(serve_metadata(req.method, config, &origin, resource_path));
     }
+    if metadata::is_server_metadata_path(&path) {
+        return Decision::Respond(serve_server_metadata(req.method, config, keys));
+    }
 
     let resource_metadata = metadata::metadata_url(config, &origin, &path);
     let reject = |r: Rejection| Decision::Respond(challenge::reply(&r, &resource_metadata));
@@ -94,12 +112,29 @@ pub fn decide(
         // Refused before any key is fetched for it.
         return reject(Rejection::InvalidToken(TokenError::TooLarge));
     }
-    let keys = match keys.keys(config) {
-        Ok(keys) => keys,
-        Err(_) => return Decision::Respond(challenge::keys_unavailable(KEYS_UNAVAILABLE)),
+    let policy = policy(config);
+    let verified = match &config.inline_keys {
+        Some(inline) => token::verify(token, inline, &policy, now),
+        None => {
+            let fetched = match keys.keys(config) {
+                Ok(keys) => keys,
+                Err(_) => return Decision::Respond(challenge::keys_unavailable(KEYS_UNAVAILABLE)),
+            };
+            match token::verify(token, &fetched, &policy, now) {
+                // The provider may have rotated its keys since they were cached.
+                Err(TokenError::UnknownKey) => match keys.refreshed_keys(config) {
+                    Some(refreshed) => token::verify(token, &refreshed, &policy, now),
+                    None => Err(TokenError::UnknownKey),
+                },
+                result => result,
+            }
+        }
     };
-    match token::verify(token, &keys, &policy(config), now) {
-        Ok(_) => Decision::Forward,
+    match verified {
+        Ok(token) if token.has_scopes(&config.required_scopes) => Decision::Forward,
+        Ok(_) => reject(Rejection::InsufficientScope {
+            required: config.required_scopes.join(" "),
+        }),
         Err(err) => reject(Rejection::InvalidToken(err)),
     }
 }
@@ -109,8 +144,32 @@ pub fn policy(config: &Config) -> Policy {
     Policy {
         issuer: config.issuer.clone(),
         audiences: config.audiences.clone(),
-        leeway_seconds: LEEWAY_SECONDS,
+        leeway_seconds: config.leeway_seconds,
         max_token_bytes: MAX_TOKEN_BYTES,
+        algorithms: config.algorithms,
+    }
+}
+
+/// `/.well-known/oauth-authorization-server` and `/.well-known/openid-configuration`
+/// on the MCP server's origin: clients of the 2025-03-26 revision look there first.
+fn serve_server_metadata(method: &str, config: &Config, keys: &mut dyn KeySource) -> Reply {
+    if !matches!(method, "GET" | "HEAD") {
+        return Reply::error(405, "invalid_request", "Method not allowed")
+            .with_header("allow", "GET, HEAD, OPTIONS".to_owned());
+    }
+    match keys.server_metadata(config) {
+        Ok(document) => {
+            let mut reply = Reply::json(200, &serde_json::Value::Null);
+            reply.body = if method == "HEAD" {
+                Vec::new()
+            } else {
+                document
+            };
+            reply
+        }
+        Err(_) => {
+            challenge::keys_unavailable("Unable to obtain the authorization server's metadata")
+        }
     }
 }
 

@@ -89,6 +89,32 @@ impl Algorithm {
     }
 }
 
+/// A set of algorithms (`authkit_algorithms` narrows the supported ones).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AlgorithmSet(u16);
+
+impl AlgorithmSet {
+    pub const EMPTY: Self = Self(0);
+    pub const ALL: Self = Self((1 << Algorithm::ALL.len()) - 1);
+
+    fn bit(alg: Algorithm) -> u16 {
+        1 << (alg as u16)
+    }
+
+    /// This set plus `alg`.
+    pub fn with(self, alg: Algorithm) -> Self {
+        Self(self.0 | Self::bit(alg))
+    }
+
+    pub fn contains(self, alg: Algorithm) -> bool {
+        self.0 & Self::bit(alg) != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
 /// Key type and curve of a JWK.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyKind {

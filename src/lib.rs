@@ -14,6 +14,7 @@
 #![cfg_attr(not(target_arch = "wasm32"), forbid(unsafe_code))]
 #![deny(unused_must_use)]
 
+pub mod cache;
 pub mod challenge;
 pub mod config;
 pub mod cors;

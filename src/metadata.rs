@@ -54,13 +54,27 @@ fn path_suffix(resource_path: &str) -> &str {
     }
 }
 
-/// The metadata document (RFC 9728 §2).
+/// The metadata document (RFC 9728 §2). `scopes_supported` lists the required
+/// scopes, so that clients request them up front.
 pub fn document(config: &Config, resource: &str) -> serde_json::Value {
-    json!({
+    let mut doc = json!({
         "resource": resource,
         "authorization_servers": [config.issuer],
         "bearer_methods_supported": ["header"],
-    })
+    });
+    if !config.required_scopes.is_empty() {
+        doc["scopes_supported"] = json!(config.required_scopes);
+    }
+    doc
+}
+
+/// Authorization server metadata locations on the MCP server's own origin
+/// (RFC 8414 §3 and OIDC Discovery §4, root form), served from the issuer.
+pub fn is_server_metadata_path(path: &str) -> bool {
+    matches!(
+        path,
+        "/.well-known/oauth-authorization-server" | "/.well-known/openid-configuration"
+    )
 }
 
 /// Normalises a request's scheme and authority into an origin
@@ -94,12 +108,12 @@ mod tests {
     use super::*;
 
     fn config(resource: Option<&str>) -> Config {
-        Config {
-            issuer: "https://acme.authkit.app".into(),
-            jwks_uri: None,
-            audiences: vec![],
-            resource: resource.map(|r| Url::parse(r).unwrap()),
-        }
+        let mut config = Config::from_lookup(|name| {
+            Ok((name == crate::config::var::ISSUER).then(|| "https://acme.authkit.app".to_owned()))
+        })
+        .unwrap();
+        config.resource = resource.map(|r| Url::parse(r).unwrap());
+        config
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use jwt_simple::prelude::*;
 use serde_json::{json, Value};
 
-use crate::jwks::KeySet;
+use crate::jwks::{AlgorithmSet, KeySet};
 use crate::token::Policy;
 
 pub const ISSUER: &str = "https://issuer.test";
@@ -78,6 +78,7 @@ pub fn policy() -> Policy {
         audiences: vec![AUDIENCE.into()],
         leeway_seconds: 60,
         max_token_bytes: 16 * 1024,
+        algorithms: AlgorithmSet::ALL,
     }
 }
 

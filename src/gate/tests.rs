@@ -392,3 +392,242 @@ fn forwarded_proto_shapes_advertised_urls() {
         assert_eq!(body(&reply)["resource"], expected, "{forwarded:?}");
     }
 }
+
+fn config_with(extra: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+    Config::from_lookup(|name| {
+        if let Some((_, v)) = extra.iter().find(|(n, _)| *n == name) {
+            return Ok(Some((*v).to_owned()));
+        }
+        Ok(match name {
+            var::ISSUER => Some(ts::ISSUER.into()),
+            var::AUDIENCE => Some(ts::AUDIENCE.into()),
+            _ => None,
+        })
+    })
+}
+
+fn scoped_token(scopes: Value) -> String {
+    keys().rsa.sign(ts::claims(scopes)).unwrap()
+}
+
+#[test]
+fn missing_scopes_are_a_403_step_up_challenge() {
+    let cfg = config_with(&[(var::REQUIRED_SCOPES, "mcp:read mcp:write")]);
+    for claims in [
+        json!({}),
+        json!({"scope": "mcp:read"}),
+        json!({"scp": ["mcp:write"]}),
+    ] {
+        let auth = bearer(&scoped_token(claims.clone()));
+        let r = respond(decide(
+            &req("POST", "/mcp", &auth),
+            &cfg,
+            &mut FakeKeys::ok(),
+            ts::NOW,
+        ));
+        assert_eq!(r.status, 403, "{claims}");
+        assert_eq!(
+            r.header("www-authenticate").unwrap(),
+            format!("Bearer error=\"insufficient_scope\", error_description=\"Token lacks a required scope\", scope=\"mcp:read mcp:write\", resource_metadata=\"{META}\"")
+        );
+        assert_eq!(body(&r)["error"], "insufficient_scope");
+    }
+    for claims in [
+        json!({"scope": "openid mcp:write mcp:read"}),
+        json!({"scp": ["mcp:read", "mcp:write"]}),
+        json!({"scp": "mcp:read mcp:write"}),
+        json!({"scope": "mcp:read", "scp": ["mcp:write"]}),
+    ] {
+        let auth = bearer(&scoped_token(claims.clone()));
+        assert_eq!(
+            decide(
+                &req("POST", "/mcp", &auth),
+                &cfg,
+                &mut FakeKeys::ok(),
+                ts::NOW
+            ),
+            Decision::Forward,
+            "{claims}"
+        );
+    }
+    // Scopes never turn an invalid token into a 403.
+    let auth = bearer("garbage");
+    assert_eq!(
+        respond(decide(
+            &req("POST", "/mcp", &auth),
+            &cfg,
+            &mut FakeKeys::ok(),
+            ts::NOW
+        ))
+        .status,
+        401
+    );
+    // The metadata advertises them.
+    let meta = respond(decide(
+        &req("GET", "/.well-known/oauth-protected-resource/mcp", &[]),
+        &cfg,
+        &mut FakeKeys::ok(),
+        ts::NOW,
+    ));
+    assert_eq!(
+        body(&meta)["scopes_supported"],
+        json!(["mcp:read", "mcp:write"])
+    );
+}
+
+#[test]
+fn several_audiences_any_one_matches() {
+    let cfg = config_with(&[(var::AUDIENCE, "https://a.example/mcp, https://mcp.test/mcp")]);
+    let auth = bearer(&valid_token());
+    assert_eq!(
+        decide(
+            &req("POST", "/mcp", &auth),
+            &cfg,
+            &mut FakeKeys::ok(),
+            ts::NOW
+        ),
+        Decision::Forward
+    );
+    let cfg = config_with(&[(var::AUDIENCE, "https://a.example/mcp,https://b.example/mcp")]);
+    let r = respond(decide(
+        &req("POST", "/mcp", &auth),
+        &cfg,
+        &mut FakeKeys::ok(),
+        ts::NOW,
+    ));
+    assert_eq!(body(&r)["error_description"], "Invalid token audience");
+}
+
+#[test]
+fn algorithms_and_leeway_are_configurable() {
+    let auth = bearer(&keys().es256.sign(ts::claims(json!({}))).unwrap());
+    let rsa_only = config_with(&[(var::ALGORITHMS, "RS256")]);
+    let r = respond(decide(
+        &req("POST", "/mcp", &auth),
+        &rsa_only,
+        &mut FakeKeys::ok(),
+        ts::NOW,
+    ));
+    assert_eq!(body(&r)["error_description"], "Unsupported token algorithm");
+    let auth = bearer(
+        &keys()
+            .rsa
+            .sign(ts::claims(json!({"exp": ts::NOW - 30})))
+            .unwrap(),
+    );
+    assert_eq!(
+        decide(
+            &req("POST", "/mcp", &auth),
+            &config(),
+            &mut FakeKeys::ok(),
+            ts::NOW
+        ),
+        Decision::Forward
+    );
+    let strict = config_with(&[(var::LEEWAY_SECONDS, "0")]);
+    let r = respond(decide(
+        &req("POST", "/mcp", &auth),
+        &strict,
+        &mut FakeKeys::ok(),
+        ts::NOW,
+    ));
+    assert_eq!(body(&r)["error_description"], "Token has expired");
+}
+
+#[test]
+fn inline_keys_need_no_key_source() {
+    let jwks = ts::jwks_value().to_string();
+    let jwks: &'static str = Box::leak(jwks.into_boxed_str());
+    let cfg = config_with(&[(var::JWKS, jwks)]);
+    let mut keys = FakeKeys::failing();
+    let auth = bearer(&valid_token());
+    assert_eq!(
+        decide(&req("POST", "/mcp", &auth), &cfg, &mut keys, ts::NOW),
+        Decision::Forward
+    );
+    assert_eq!(keys.calls, 0);
+}
+
+/// Serves an old key set first, then (on refresh) a rotated one.
+struct Rotating {
+    refreshes: usize,
+}
+
+impl KeySource for Rotating {
+    fn keys(&mut self, _: &Config) -> Result<KeySet, KeysUnavailable> {
+        let k = keys();
+        Ok(ts::key_set(
+            &json!({"keys": [ts::ed_jwk(&k.ed25519, "old")]}),
+        ))
+    }
+    fn refreshed_keys(&mut self, _: &Config) -> Option<KeySet> {
+        self.refreshes += 1;
+        Some(ts::key_set(&ts::jwks_value()))
+    }
+}
+
+#[test]
+fn unknown_kid_refreshes_the_keys_once() {
+    let mut source = Rotating { refreshes: 0 };
+    let auth = bearer(&valid_token());
+    assert_eq!(
+        decide(&req("POST", "/mcp", &auth), &config(), &mut source, ts::NOW),
+        Decision::Forward
+    );
+    assert_eq!(source.refreshes, 1);
+    // A known kid with a bad signature does not refresh.
+    let forged = ts::with_header(
+        &keys().ed25519.sign(ts::claims(json!({}))).unwrap(),
+        &json!({"alg": "EdDSA", "kid": "old", "x": 1}),
+    );
+    let auth = bearer(&forged);
+    let r = respond(decide(
+        &req("POST", "/mcp", &auth),
+        &config(),
+        &mut source,
+        ts::NOW,
+    ));
+    assert_eq!(r.status, 401);
+    assert_eq!(source.refreshes, 1);
+}
+
+struct MetadataSource(Result<Vec<u8>, KeysUnavailable>);
+
+impl KeySource for MetadataSource {
+    fn keys(&mut self, _: &Config) -> Result<KeySet, KeysUnavailable> {
+        unreachable!("metadata requests need no keys")
+    }
+    fn server_metadata(&mut self, _: &Config) -> Result<Vec<u8>, KeysUnavailable> {
+        self.0.clone()
+    }
+}
+
+#[test]
+fn authorization_server_metadata_is_served_on_the_mcp_origin() {
+    let doc = br#"{"issuer":"https://issuer.test","token_endpoint":"https://issuer.test/token"}"#
+        .to_vec();
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+    ] {
+        let r = respond(decide(
+            &req("GET", path, &[]),
+            &config(),
+            &mut MetadataSource(Ok(doc.clone())),
+            ts::NOW,
+        ));
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body, doc);
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        let down = MetadataSource(Err(KeysUnavailable {
+            detail: "down".into(),
+        }));
+        let r = respond(decide(
+            &req("GET", path, &[]),
+            &config(),
+            &mut { down },
+            ts::NOW,
+        ));
+        assert_eq!(r.status, 503);
+    }
+}
