@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use url::{Position, Url};
+
+use crate::cache::{self, Fetched};
 use wasi::clocks::monotonic_clock;
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
@@ -17,8 +19,9 @@ pub const DEADLINE: Duration = Duration::from_secs(10);
 /// Largest document read (JWKS, discovery metadata).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// GETs `url` with `Accept: application/json`; the body of a 200, or why not.
-pub fn get_json(url: &Url) -> Result<Vec<u8>, String> {
+/// GETs `url` with `Accept: application/json`; the body of a 200 and its
+/// `Cache-Control: max-age`, or why not.
+pub fn get_json(url: &Url) -> Result<Fetched, String> {
     let deadline = monotonic_clock::now() + DEADLINE.as_nanos() as u64;
     let request = build_request(url)?;
     let options = RequestOptions::new();
@@ -39,12 +42,22 @@ pub fn get_json(url: &Url) -> Result<Vec<u8>, String> {
     if status != 200 {
         return Err(format!("HTTP status {status}"));
     }
+    let max_age = response
+        .headers()
+        .get("cache-control")
+        .first()
+        .and_then(|v| std::str::from_utf8(v).ok().and_then(cache::max_age));
     let body = response
         .consume()
         .map_err(|()| "body unavailable".to_owned())?;
     let bytes = read_body(&body, deadline);
+    // Children before parents: the body handle belongs to the response.
+    drop(body);
     drop(response);
-    bytes
+    Ok(Fetched {
+        body: bytes?,
+        max_age,
+    })
 }
 
 fn build_request(url: &Url) -> Result<OutgoingRequest, String> {

@@ -1,48 +1,136 @@
-//! Where the keys come from: `authkit_jwks_uri`, or the issuer's metadata.
-//!
-//! This is the seam for a cross-request cache (Spin instantiates per request, so
-//! it must live in wasi:keyvalue, not in memory).
+//! The authorization server as seen from a request: its keys and metadata,
+//! through the cross-request cache in Spin's key-value store `default`.
 
 use url::Url;
 
+use super::bindings::wasi::keyvalue::store::{self as kv, Bucket};
 use super::fetch;
+use crate::cache::{DocumentCache, Fetched, Fetcher, Store};
 use crate::config::Config;
-use crate::discovery;
+use crate::discovery::{self, MetadataDiscovery};
 use crate::gate::{KeySource, KeysUnavailable};
 use crate::jwks::KeySet;
 
-/// Fetches over wasi:http on every call.
-pub struct RemoteKeys;
+/// The key-value store label Spin grants with `key_value_stores = ["default"]`.
+const STORE_LABEL: &str = "default";
 
-impl KeySource for RemoteKeys {
-    fn keys(&mut self, config: &Config) -> Result<KeySet, KeysUnavailable> {
-        let result = jwks_uri(config).and_then(|uri| {
-            let document = fetch::get_json(&uri).map_err(|e| format!("JWKS {uri}: {e}"))?;
-            KeySet::parse(&document).map_err(|e| format!("JWKS {uri}: {e}"))
-        });
-        result.map_err(|detail| {
-            eprintln!("authkit: signing keys unavailable: {detail}");
-            KeysUnavailable { detail }
+/// Keys and metadata for one request; the store is opened on first use only.
+pub struct IssuerSource {
+    now: u64,
+    store: Option<Option<KvStore>>,
+}
+
+impl IssuerSource {
+    pub fn new(now: u64) -> Self {
+        Self { now, store: None }
+    }
+
+    fn store(&mut self) -> Option<&mut dyn Store> {
+        self.store
+            .get_or_insert_with(|| match kv::open(STORE_LABEL) {
+                Ok(bucket) => Some(KvStore(bucket)),
+                Err(err) => {
+                    eprintln!(
+                        "authkit: key-value store {STORE_LABEL:?} unavailable ({err:?}); \
+                         keys are fetched on every request (grant it with key_value_stores = [\"default\"])"
+                    );
+                    None
+                }
+            })
+            .as_mut()
+            .map(|s| s as &mut dyn Store)
+    }
+
+    /// The issuer's metadata document (discovered and cached).
+    fn metadata(&mut self, config: &Config) -> Result<Vec<u8>, String> {
+        let key = MetadataDiscovery::cache_url(&config.issuer).ok_or("issuer is not a URL")?;
+        let now = self.now;
+        let issuer = config.issuer.as_str();
+        let mut http = HttpFetcher;
+        let mut discovery = MetadataDiscovery {
+            fetcher: &mut http,
+            issuer,
+        };
+        DocumentCache::new(self.store(), &mut discovery, now, None).get(&key, |doc| {
+            discovery::jwks_uri(doc, issuer)
+                .map(|_| doc.to_vec())
+                .map_err(|e| format!("{e:?}"))
         })
+    }
+
+    fn jwks_uri(&mut self, config: &Config) -> Result<Url, String> {
+        match &config.jwks_uri {
+            Some(uri) => Ok(uri.clone()),
+            None => {
+                let doc = self.metadata(config)?;
+                discovery::jwks_uri(&doc, &config.issuer).map_err(|e| format!("{e:?}"))
+            }
+        }
+    }
+
+    fn with_jwks_cache<T>(
+        &mut self,
+        config: &Config,
+        use_cache: impl FnOnce(&mut DocumentCache<'_>, &Url) -> T,
+    ) -> Result<T, String> {
+        let uri = self.jwks_uri(config)?;
+        let now = self.now;
+        let mut http = HttpFetcher;
+        let mut cache = DocumentCache::new(self.store(), &mut http, now, config.jwks_cache_seconds);
+        Ok(use_cache(&mut cache, &uri))
     }
 }
 
-fn jwks_uri(config: &Config) -> Result<Url, String> {
-    if let Some(uri) = &config.jwks_uri {
-        return Ok(uri.clone());
+fn parse_keys(document: &[u8]) -> Result<KeySet, String> {
+    KeySet::parse(document).map_err(|e| e.to_string())
+}
+
+impl KeySource for IssuerSource {
+    fn keys(&mut self, config: &Config) -> Result<KeySet, KeysUnavailable> {
+        self.with_jwks_cache(config, |cache, uri| {
+            cache
+                .get(uri, parse_keys)
+                .map_err(|e| format!("JWKS {uri}: {e}"))
+        })
+        .and_then(|r| r)
+        .map_err(unavailable)
     }
-    let mut failures = Vec::new();
-    for candidate in discovery::metadata_urls(&config.issuer) {
-        let Ok(url) = Url::parse(&candidate) else {
-            continue;
-        };
-        match fetch::get_json(&url) {
-            Ok(document) => match discovery::jwks_uri(&document, &config.issuer) {
-                Ok(uri) => return Ok(uri),
-                Err(e) => failures.push(format!("{candidate}: {e:?}")),
-            },
-            Err(e) => failures.push(format!("{candidate}: {e}")),
+
+    fn refreshed_keys(&mut self, config: &Config) -> Option<KeySet> {
+        self.with_jwks_cache(config, |cache, uri| cache.refresh(uri, parse_keys))
+            .ok()
+            .flatten()
+    }
+
+    fn server_metadata(&mut self, config: &Config) -> Result<Vec<u8>, KeysUnavailable> {
+        self.metadata(config).map_err(unavailable)
+    }
+}
+
+fn unavailable(detail: String) -> KeysUnavailable {
+    eprintln!("authkit: authorization server unavailable: {detail}");
+    KeysUnavailable { detail }
+}
+
+struct KvStore(Bucket);
+
+impl Store for KvStore {
+    fn get(&mut self, key: &str) -> Option<Vec<u8>> {
+        self.0.get(key).ok().flatten()
+    }
+
+    fn set(&mut self, key: &str, value: &[u8]) {
+        if let Err(err) = self.0.set(key, value) {
+            eprintln!("authkit: caching {key} failed: {err:?}");
         }
     }
-    Err(format!("discovery failed ({})", failures.join("; ")))
+}
+
+/// Bounded GETs over wasi:http.
+struct HttpFetcher;
+
+impl Fetcher for HttpFetcher {
+    fn fetch(&mut self, url: &Url) -> Result<Fetched, String> {
+        fetch::get_json(url)
+    }
 }

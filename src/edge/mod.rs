@@ -27,6 +27,7 @@ mod bindings {
             "wasi:io/streams@0.2.4": ::wasi::io::streams,
             "wasi:clocks/monotonic-clock@0.2.4": ::wasi::clocks::monotonic_clock,
             "wasi:config/store@0.2.0-draft-2024-09-27": generate,
+            "wasi:keyvalue/store@0.2.0-draft2": generate,
             "wasi:http/incoming-handler@0.2.4": generate,
         },
     });
@@ -85,7 +86,8 @@ fn decide(
         authorization: &authorization,
         cors_preflight,
     };
-    gate::decide(&parts, config, &mut keys::RemoteKeys, unix_now())
+    let now = unix_now();
+    gate::decide(&parts, config, &mut keys::IssuerSource::new(now), now)
 }
 
 fn method_name(method: &Method) -> &str {

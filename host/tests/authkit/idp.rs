@@ -56,6 +56,8 @@ pub struct Canned {
     pub content_type: &'static str,
     pub body: Vec<u8>,
     pub delay: Duration,
+    /// Extra response headers (e.g. Cache-Control).
+    pub headers: Vec<(&'static str, &'static str)>,
 }
 
 impl Canned {
@@ -65,6 +67,7 @@ impl Canned {
             content_type: "application/json",
             body: value.to_string().into_bytes(),
             delay: Duration::ZERO,
+            headers: Vec::new(),
         }
     }
     pub fn status(status: u16) -> Self {
@@ -73,6 +76,7 @@ impl Canned {
             content_type: "text/plain",
             body: b"nope".to_vec(),
             delay: Duration::ZERO,
+            headers: Vec::new(),
         }
     }
 }
@@ -180,8 +184,13 @@ fn handle(conn: TcpStream, state: &Mutex<State>) {
     };
     thread::sleep(canned.delay);
     let mut conn = reader.into_inner();
+    let extra: String = canned
+        .headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     let head = format!(
-        "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
         canned.status,
         canned.content_type,
         canned.body.len()
