@@ -38,7 +38,7 @@ WAC := $(shell command -v wac 2>/dev/null || echo $(TOOLS_DIR)/bin/wac)
 VENV := .venv
 
 .PHONY: build middleware gateways host tools compose up require-issuer test unit-test host-test \
-        integration-test python-test fixtures lint clean size
+        integration-test python-test oauth-test fixtures lint clean size
 
 build: middleware gateways
 
@@ -101,7 +101,7 @@ up: require-issuer compose
 # ---------------------------------------------------------------------------
 # Tests
 
-test: lint unit-test host-test integration-test python-test
+test: lint unit-test host-test integration-test python-test oauth-test
 
 unit-test:
 	$(CARGO) test -p wasmcp-spin-authkit -p mcp-gateway -p echo-gateway
@@ -130,6 +130,23 @@ python-test: fixtures host $(VENV)/bin/python
 	AUTHKIT_TEST_SERVER_MCP=$(abspath $(SERVER_024)) \
 	AUTHKIT_TEST_HOST=$(abspath $(HOST)) \
 	$(VENV)/bin/python -m pytest -q tests/python
+
+# A real authorization server (node oidc-provider) and real MCP clients (Python and
+# TypeScript SDKs, client_credentials, MCP Inspector CLI) through the middleware.
+OAUTH_DIR := tests/oauth
+
+$(OAUTH_DIR)/node_modules/.package-lock.json: $(OAUTH_DIR)/package-lock.json
+	npm ci --prefix $(OAUTH_DIR) --no-audit --no-fund
+
+oauth-test: fixtures host $(VENV)/bin/python $(OAUTH_DIR)/node_modules/.package-lock.json
+	cd $(OAUTH_DIR) && \
+	AUTHKIT_TEST_SERVER_MCP=$(abspath $(SERVER_024)) \
+	AUTHKIT_TEST_HOST=$(abspath $(HOST)) \
+	node --test --test-concurrency=1 --test-timeout=300000
+	AUTHKIT_TEST_SERVER_MCP=$(abspath $(SERVER_024)) \
+	AUTHKIT_TEST_HOST=$(abspath $(HOST)) \
+	AUTHKIT_TEST_OAUTH_AS=$(abspath $(OAUTH_DIR)/authorization-server.mjs) \
+	$(VENV)/bin/python -m pytest -q tests/python/test_oauth_flow.py
 
 lint:
 	$(CARGO) fmt --all --check
