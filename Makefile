@@ -148,6 +148,10 @@ oauth-test: fixtures host $(VENV)/bin/python $(OAUTH_DIR)/node_modules/.package-
 	AUTHKIT_TEST_OAUTH_AS=$(abspath $(OAUTH_DIR)/authorization-server.mjs) \
 	$(VENV)/bin/python -m pytest -q tests/python/test_oauth_flow.py
 
+# Benchmark (not a test): authenticated request latency, warm vs cold JWKS cache.
+bench-cache: fixtures
+	$(CARGO) run --quiet --profile host -p authkit-host --example bench_jwks_cache -- $(SERVER_024) 2>/dev/null
+
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy -p wasmcp-spin-authkit -p mcp-gateway -p echo-gateway --all-targets -- -D warnings
