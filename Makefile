@@ -38,7 +38,7 @@ WAC := $(shell command -v wac 2>/dev/null || echo $(TOOLS_DIR)/bin/wac)
 VENV := .venv
 
 .PHONY: build middleware gateways host tools compose up require-issuer test unit-test host-test \
-        integration-test python-test oauth-test fixtures lint clean size
+        integration-test python-test oauth-test fixtures lint clean size bench-cache
 
 build: middleware gateways
 
