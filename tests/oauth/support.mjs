@@ -31,6 +31,8 @@ export function freePort() {
 /** Runs `argv`, resolves with the first stdout line starting with `prefix` (bounded). */
 export function spawnUntilLine(argv, prefix, { timeoutMs = START_TIMEOUT_MS, env } = {}) {
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   let stderr = '';
   child.stderr.on('data', (chunk) => {
     stderr = (stderr + chunk).slice(-8000);
@@ -53,6 +55,12 @@ export function spawnUntilLine(argv, prefix, { timeoutMs = START_TIMEOUT_MS, env
     });
   });
 }
+
+// Servers still running when this test process exits (a timeout, a crash) go with it.
+const children = new Set();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
 
 export function stopChild(child) {
   if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
