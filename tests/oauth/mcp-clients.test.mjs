@@ -52,6 +52,12 @@ before(async () => {
     authkit_jwks_uri: `${as.issuer}/jwks`,
     authkit_audience: 'http://localhost:{port}/mcp',
   }, { hostname: 'localhost', cacheDir: cache.dir });
+  // Required scope, listed as scopes_supported: the SDK requests exactly that.
+  servers.scoped = await startMcpServer({
+    authkit_issuer: as.issuer,
+    authkit_audience: 'http://127.0.0.1:{port}/mcp',
+    authkit_required_scopes: 'mcp:tools',
+  }, { cacheDir: cache.dir });
 }, { timeout: 120_000 });
 
 after(async () => {
@@ -82,7 +88,10 @@ async function useTools(client) {
 }
 
 describe('TypeScript SDK authorization code flow from the MCP URL', () => {
-  for (const [server, alg] of [['discovery', 'RS256'], ['discovery', 'ES256'], ['localhost', 'RS256'], ['localhost', 'ES256']]) {
+  const cases = [
+    ['discovery', 'RS256'], ['discovery', 'ES256'], ['localhost', 'RS256'], ['localhost', 'ES256'], ['scoped', 'ES256'],
+  ];
+  for (const [server, alg] of cases) {
     test(`${server} server, ${alg} tokens`, { timeout: TEST_TIMEOUT }, async () => {
       const { url } = servers[server];
       const { origin } = new URL(url);
@@ -110,6 +119,7 @@ describe('TypeScript SDK authorization code flow from the MCP URL', () => {
       assert.equal(authorization.searchParams.get('response_type'), 'code');
       assert.equal(authorization.searchParams.get('code_challenge_method'), 'S256');
       assert.equal(authorization.searchParams.get('resource'), url);
+      if (server === 'scoped') assert.equal(authorization.searchParams.get('scope'), 'mcp:tools');
 
       // The user's step, headless: the AS logs in and consents automatically.
       const { params } = await headlessAuthorize(authorization, REDIRECT_URI);
@@ -137,14 +147,15 @@ describe('TypeScript SDK authorization code flow from the MCP URL', () => {
         `POST ${as.issuer}/reg 201`,
         `POST ${as.issuer}/token 200`,
       ], steps.join('\n'));
-      assert.equal(log[0].responseHeaders.get('www-authenticate'), `Bearer resource_metadata="${metadataUrl}"`);
+      const challenge = log[0].responseHeaders.get('www-authenticate');
+      assert.ok(challenge.startsWith('Bearer ') && challenge.includes(`resource_metadata="${metadataUrl}"`), challenge);
       const tokenRequest = new URLSearchParams(log[4].body);
       assert.equal(tokenRequest.get('grant_type'), 'authorization_code');
       assert.equal(tokenRequest.get('resource'), url);
       assert.ok(tokenRequest.get('code_verifier'));
 
       const token = provider.tokens().access_token;
-      assertAccessToken(token, { audience: url, alg, sub: TEST_ACCOUNT });
+      assert.equal(assertAccessToken(token, { audience: url, alg, sub: TEST_ACCOUNT }).scope, 'mcp:tools');
       const mcp = log.slice(5);
       assert.ok(mcp.length >= 3, steps.join('\n'));
       for (const exchange of mcp) {

@@ -57,7 +57,9 @@ def servers(issuer, tmp_path_factory):
     - discovery: client URL http://127.0.0.1:PORT/mcp, JWKS found through the issuer's
       metadata (authkit_jwks_uri unset), resource taken from the request;
     - localhost: client URL http://localhost:PORT/mcp, explicit authkit_jwks_uri;
-    - pinned: authkit_resource set to http://127.0.0.1:PORT/mcp (the production setting).
+    - pinned: authkit_resource set to http://127.0.0.1:PORT/mcp (the production setting);
+    - scoped: authkit_required_scopes=mcp:tools (listed as scopes_supported; a token
+      without it gets 403 insufficient_scope).
     """
     host, wasm = _env("AUTHKIT_TEST_HOST"), _env("AUTHKIT_TEST_SERVER_MCP")
     cache_dir = str(tmp_path_factory.mktemp("host-cache"))
@@ -76,6 +78,9 @@ def servers(issuer, tmp_path_factory):
         started["pinned"] = _serve(issuer, "127.0.0.1",
                                    authkit_audience="http://127.0.0.1:{port}/mcp",
                                    authkit_resource="http://127.0.0.1:{port}/mcp")
+        started["scoped"] = _serve(issuer, "127.0.0.1",
+                                   authkit_audience="http://127.0.0.1:{port}/mcp",
+                                   authkit_required_scopes="mcp:tools")
         yield {name: url for name, (_, url) in started.items()}
     finally:
         for process, _ in started.values():
@@ -138,6 +143,7 @@ def _assert_access_token(token: str, *, issuer: str, audience: str, alg: str, su
     ("localhost", "RS256"),
     ("localhost", "ES256"),
     ("pinned", "ES256"),
+    ("scoped", "RS256"),
 ])
 def test_sdk_authorization_code_flow_from_the_mcp_url(servers, issuer, server, alg):
     url = servers[server]
@@ -158,7 +164,9 @@ def test_sdk_authorization_code_flow_from_the_mcp_url(servers, issuer, server, a
     assert (first.method, first.url, first.status) == ("POST", url, 401)
     assert "authorization" not in first.request_headers
     metadata_url = f"{origin}/.well-known/oauth-protected-resource/mcp"
-    assert first.response_headers["www-authenticate"] == f'Bearer resource_metadata="{metadata_url}"'
+    challenge = first.response_headers["www-authenticate"]
+    assert challenge.startswith("Bearer ") and f'resource_metadata="{metadata_url}"' in challenge
+    assert "error=" not in challenge  # RFC 6750 §3.1: no error code without credentials
     # 2. Protected-resource metadata: resource is the URL the client used (RFC 9728 §3.3).
     prm = recorder.exchanges[1]
     assert (prm.method, prm.url, prm.status) == ("GET", metadata_url, 200)
@@ -174,6 +182,8 @@ def test_sdk_authorization_code_flow_from_the_mcp_url(servers, issuer, server, a
     assert authorization["response_type"] == ["code"]
     assert authorization["code_challenge_method"] == ["S256"]
     assert authorization["resource"] == [url]
+    if server == "scoped":  # from scopes_supported in the protected-resource metadata
+        assert "mcp:tools" in authorization["scope"][0].split()
     assert browser.callback["iss"] == issuer
     token_request = _form(oauth[2])
     assert token_request["grant_type"] == "authorization_code"
@@ -183,6 +193,7 @@ def test_sdk_authorization_code_flow_from_the_mcp_url(servers, issuer, server, a
     token = storage.tokens.access_token
     _, claims = _assert_access_token(token, issuer=issuer, audience=url, alg=alg, sub=TEST_ACCOUNT)
     assert claims["client_id"] == storage.client_info.client_id
+    assert claims["scope"] == "mcp:tools"
     # Every later MCP request carried it and got through; the protocol-version probe
     # (server/discover at 2026-07-28) reached the gateway, which answered it itself.
     retried = mcp[1:]
@@ -314,3 +325,32 @@ def test_2026_07_28_probe_reaches_the_gateway(servers, issuer):
         assert probe.json()["error"]["message"] == "unsupported MCP-Protocol-Version: 2026-07-28"
         unauthenticated = _rpc(http, url, "server/discover", {}, {"MCP-Protocol-Version": "2026-07-28"})
         assert unauthenticated.status_code == 401
+
+
+def test_required_scopes_with_real_tokens(servers, issuer):
+    """authkit_required_scopes=mcp:tools: the metadata lists it, a real token without it
+    gets 403 insufficient_scope naming it (so clients can step up), one with it passes."""
+    url = servers["scoped"]
+    base = _origin(url)
+    client = _register_m2m_client(issuer, "m2m-scopes [ES256]")
+    with httpx2.Client(timeout=30) as http:
+        metadata = http.get(f"{base}/.well-known/oauth-protected-resource/mcp").json()
+        assert metadata["scopes_supported"] == ["mcp:tools"]
+
+        def token(**scope):
+            response = http.post(f"{issuer}/token", data={
+                "grant_type": "client_credentials", "resource": url, **scope},
+                auth=(client["client_id"], client["client_secret"]))
+            assert response.status_code == 200, response.text
+            return response.json()["access_token"]
+
+        unscoped, scoped = token(), token(scope="mcp:tools")
+        assert "scope" not in jwt_parts(unscoped)[1]
+        assert jwt_parts(scoped)[1]["scope"] == "mcp:tools"
+        refused = _rpc(http, url, "ping", {}, {"Authorization": f"Bearer {unscoped}"})
+        assert refused.status_code == 403
+        assert refused.json()["error"] == "insufficient_scope"
+        assert 'error="insufficient_scope"' in refused.headers["www-authenticate"]
+        assert 'scope="mcp:tools"' in refused.headers["www-authenticate"]
+        accepted = _rpc(http, url, "ping", {}, {"Authorization": f"Bearer {scoped}"})
+        assert accepted.status_code == 200, accepted.text
