@@ -22,8 +22,10 @@ pub enum Rejection {
     InsufficientScope { required: String },
 }
 
-/// Builds the response for a rejection.
-pub fn reply(rejection: &Rejection, resource_metadata: &str) -> Reply {
+/// Builds the response for a rejection. `scope` (the required scopes, if any) goes
+/// into 401 challenges too, so that clients request it up front (MCP authorization
+/// spec, "Protected Resource Metadata Discovery": servers SHOULD include `scope`).
+pub fn reply(rejection: &Rejection, resource_metadata: &str, scope: Option<&str>) -> Reply {
     let (status, code, description) = match rejection {
         Rejection::MissingToken { description } => (401, None, *description),
         Rejection::InvalidRequest { description } => (400, Some("invalid_request"), *description),
@@ -39,8 +41,14 @@ pub fn reply(rejection: &Rejection, resource_metadata: &str) -> Reply {
         push_param(&mut challenge, "error", code);
         push_param(&mut challenge, "error_description", description);
     }
-    if let Rejection::InsufficientScope { required } = rejection {
-        push_param(&mut challenge, "scope", required);
+    match (rejection, scope) {
+        (Rejection::InsufficientScope { required }, _) => {
+            push_param(&mut challenge, "scope", required)
+        }
+        (Rejection::MissingToken { .. } | Rejection::InvalidToken(_), Some(scope)) => {
+            push_param(&mut challenge, "scope", scope)
+        }
+        _ => {}
     }
     push_param(&mut challenge, "resource_metadata", resource_metadata);
     Reply::error(status, code.unwrap_or("unauthorized"), description)
@@ -101,6 +109,7 @@ mod tests {
                 description: "Missing authorization header",
             },
             META,
+            None,
         );
         assert_eq!(r.status, 401);
         assert_eq!(
@@ -117,7 +126,7 @@ mod tests {
 
     #[test]
     fn invalid_token_challenge() {
-        let r = reply(&Rejection::InvalidToken(TokenError::Malformed), META);
+        let r = reply(&Rejection::InvalidToken(TokenError::Malformed), META, None);
         assert_eq!(r.status, 401);
         assert_eq!(
             r.header("www-authenticate").unwrap(),
@@ -136,12 +145,34 @@ mod tests {
                 description: "Multiple authorization headers",
             },
             META,
+            None,
         );
         assert_eq!(r.status, 400);
         assert!(r
             .header("www-authenticate")
             .unwrap()
             .starts_with("Bearer error=\"invalid_request\""));
+    }
+
+    #[test]
+    fn required_scopes_appear_in_401_challenges() {
+        let missing = Rejection::MissingToken {
+            description: "Missing authorization header",
+        };
+        let r = reply(&missing, META, Some("mcp:read mcp:write"));
+        assert_eq!(
+            r.header("www-authenticate").unwrap(),
+            format!("Bearer scope=\"mcp:read mcp:write\", resource_metadata=\"{META}\"")
+        );
+        let r = reply(
+            &Rejection::InvalidToken(TokenError::Expired),
+            META,
+            Some("a"),
+        );
+        assert!(r
+            .header("www-authenticate")
+            .unwrap()
+            .contains("scope=\"a\""));
     }
 
     #[test]

@@ -102,7 +102,10 @@ pub fn decide(
     }
 
     let resource_metadata = metadata::metadata_url(config, &origin, &path);
-    let reject = |r: Rejection| Decision::Respond(challenge::reply(&r, &resource_metadata));
+    let scope = (!config.required_scopes.is_empty()).then(|| config.required_scopes.join(" "));
+    let reject = |r: Rejection| {
+        Decision::Respond(challenge::reply(&r, &resource_metadata, scope.as_deref()))
+    };
 
     let token = match bearer_token(req.authorization) {
         Ok(token) => token,
