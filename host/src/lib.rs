@@ -19,6 +19,7 @@
 //! ```
 
 mod config_store;
+pub mod dev_issuer;
 mod keyvalue;
 mod outbound;
 mod server;
@@ -174,6 +175,28 @@ impl Host {
     ) -> anyhow::Result<RunningServer> {
         let outbound = OutboundPolicy::new(config.allowed_outbound_hosts.as_deref())?;
         let listener = server::bind(addr)?;
+        self.serve_on(config, outbound, listener, key_value)
+    }
+
+    /// Like [`Host::serve`], on a listener the caller bound (to know the
+    /// address, e.g. of port 0, before choosing the configuration).
+    pub fn serve_listener(
+        &self,
+        config: HostConfig,
+        listener: std::net::TcpListener,
+    ) -> anyhow::Result<RunningServer> {
+        let outbound = OutboundPolicy::new(config.allowed_outbound_hosts.as_deref())?;
+        listener.set_nonblocking(true)?;
+        self.serve_on(config, outbound, listener, KeyValueData::new())
+    }
+
+    fn serve_on(
+        &self,
+        config: HostConfig,
+        outbound: OutboundPolicy,
+        listener: std::net::TcpListener,
+        key_value: KeyValueData,
+    ) -> anyhow::Result<RunningServer> {
         let addr = listener.local_addr()?;
         let server = Arc::new(Server {
             pre: self.inner.pre.clone(),
