@@ -107,7 +107,7 @@ unit-test:
 	$(CARGO) test -p wasmcp-spin-authkit -p mcp-gateway -p echo-gateway
 
 host-test:
-	$(CARGO) test --profile host -p authkit-host --lib --test serve --test cli
+	$(CARGO) test --profile host -p authkit-host --lib --bins --test serve --test cli --test dev_issuer
 
 fixtures: build tools
 	@mkdir -p $(BUILD_DIR)

@@ -1,18 +1,21 @@
 //! `authkit-host serve <component.wasm> [options]`: run a wasi:http component
-//! like `spin up` would (see the library docs for what is provided).
+//! like `spin up` would (see the library docs for what is provided), optionally
+//! with a local development issuer; `authkit-host dev-issuer`: only the issuer.
 
 use std::io::Write as _;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
+use authkit_host::dev_issuer::{self, DevIssuer, MINTED_TOKEN_LIFETIME};
 use authkit_host::{spin_variables_from_env, Host, HostConfig};
 
 const USAGE: &str = "\
 usage: authkit-host serve <component.wasm> [options]
+       authkit-host dev-issuer [--listen ADDR] [--audience URL]
 
-options:
+serve options:
   --listen ADDR              address to listen on (default 127.0.0.1:3000)
   --var NAME=VALUE           a Spin variable (repeatable; wins over SPIN_VARIABLE_<NAME>)
   --key-value-store LABEL    grant a key-value store (repeatable; default: `default`)
@@ -21,25 +24,57 @@ options:
                              https://*.authkit.app or http://127.0.0.1:* (repeatable;
                              default: allow everything)
   --cache-dir DIR            keep compiled native code in DIR between runs
+  --dev-issuer [ADDR]        also run the local DEVELOPMENT-ONLY OAuth issuer on ADDR
+                             (loopback only; default 127.0.0.1:3001), set
+                             authkit_issuer, authkit_jwks_uri and authkit_audience
+                             (http://<listen>/mcp) to it unless given, and print a
+                             bearer token and commands to try
   -h, --help                 show this help
+
+dev-issuer: only the DEVELOPMENT-ONLY issuer (e.g. for `spin up`)
+  --listen ADDR              loopback address (default 127.0.0.1:3001)
+  --audience URL             audience of the printed token and of tokens requested
+                             without `resource` (default http://127.0.0.1:3000/mcp)
 ";
+
+/// Where `make up` serves the MCP endpoint: the standalone issuer's default audience.
+const DEFAULT_MCP_URL: &str = "http://127.0.0.1:3000/mcp";
 
 struct ServeArgs {
     component: PathBuf,
     listen: SocketAddr,
     config: HostConfig,
     cache_dir: Option<PathBuf>,
+    dev_issuer: Option<SocketAddr>,
+}
+
+struct DevIssuerArgs {
+    listen: SocketAddr,
+    audience: String,
 }
 
 enum Command {
     Help,
     Serve(ServeArgs),
+    DevIssuer(DevIssuerArgs),
+}
+
+fn default_dev_issuer() -> SocketAddr {
+    dev_issuer::DEFAULT_LISTEN
+        .parse()
+        .expect("valid default address")
+}
+
+fn parse_addr(flag: &str, v: &str, example: &str) -> anyhow::Result<SocketAddr> {
+    v.parse()
+        .with_context(|| format!("`{flag} {v}`: expected e.g. {example}"))
 }
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Command> {
-    let mut args = args.into_iter();
+    let mut args = args.into_iter().peekable();
     match args.next().as_deref() {
         Some("serve") => {}
+        Some("dev-issuer") => return parse_dev_issuer_args(args),
         Some("-h" | "--help" | "help") | None => return Ok(Command::Help),
         Some(other) => bail!("unknown command `{other}`"),
     }
@@ -50,6 +85,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Command>
     let mut stores: Option<Vec<String>> = None;
     let mut outbound: Option<Vec<String>> = None;
     let mut cache_dir = None;
+    let mut dev_issuer = None;
 
     while let Some(arg) = args.next() {
         // Accept both `--flag value` and `--flag=value`.
@@ -67,12 +103,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Command>
         };
         match flag.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
-            "--listen" => {
-                let v = value("an address")?;
-                listen = v
-                    .parse()
-                    .with_context(|| format!("`--listen {v}`: expected e.g. 127.0.0.1:3000"))?;
-            }
+            "--listen" => listen = parse_addr("--listen", &value("an address")?, "127.0.0.1:3000")?,
             "--var" => {
                 let v = value("NAME=VALUE")?;
                 let (name, val) = v
@@ -86,6 +117,19 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Command>
                 .get_or_insert_with(Vec::new)
                 .push(value("a pattern")?),
             "--cache-dir" => cache_dir = Some(PathBuf::from(value("a directory")?)),
+            // The address is optional: taken when the next argument is one.
+            "--dev-issuer" => {
+                dev_issuer = Some(match inline {
+                    Some(v) => parse_addr("--dev-issuer", &v, dev_issuer::DEFAULT_LISTEN)?,
+                    None => match args.peek().and_then(|v| v.parse().ok()) {
+                        Some(addr) => {
+                            args.next();
+                            addr
+                        }
+                        None => default_dev_issuer(),
+                    },
+                })
+            }
             f if f.starts_with('-') => bail!("unknown option `{f}`"),
             _ if component.is_none() => component = Some(PathBuf::from(arg)),
             _ => bail!("unexpected argument `{arg}` (only one component can be served)"),
@@ -106,17 +150,163 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Command>
         listen,
         config,
         cache_dir,
+        dev_issuer,
     }))
 }
 
+fn parse_dev_issuer_args(args: impl Iterator<Item = String>) -> anyhow::Result<Command> {
+    let mut args = args.into_iter();
+    let mut listen = default_dev_issuer();
+    let mut audience = DEFAULT_MCP_URL.to_string();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |what: &str| -> anyhow::Result<String> {
+            match inline.clone() {
+                Some(v) => Ok(v),
+                None => args
+                    .next()
+                    .with_context(|| format!("`{flag}` needs {what}")),
+            }
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--listen" => {
+                listen = parse_addr(
+                    "--listen",
+                    &value("an address")?,
+                    dev_issuer::DEFAULT_LISTEN,
+                )?
+            }
+            "--audience" => {
+                audience = value("a URL")?;
+                url::Url::parse(&audience).with_context(|| {
+                    format!("`--audience {audience}`: expected an absolute URL")
+                })?;
+            }
+            _ => bail!("unknown option `{arg}`"),
+        }
+    }
+    Ok(Command::DevIssuer(DevIssuerArgs { listen, audience }))
+}
+
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let host = Host::load_cached(&args.component, args.cache_dir.as_deref())?;
-    let server = host.serve(args.config, args.listen)?;
+    let ServeArgs {
+        component,
+        listen,
+        mut config,
+        cache_dir,
+        dev_issuer,
+    } = args;
+    let host = Host::load_cached(&component, cache_dir.as_deref())?;
+    // Bound first: the development issuer needs the real address (port 0).
+    let listener = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let mcp_url = format!("http://{}/mcp", reachable(listener.local_addr()?));
+    let dev = match dev_issuer {
+        Some(addr) => Some(start_dev_issuer(addr, &mcp_url, &mut config)?),
+        None => None,
+    };
+    let server = host.serve_listener(config, listener)?;
     // Scripts wait for this exact line, so flush it right away.
     let mut stdout = std::io::stdout();
     writeln!(stdout, "Serving {}", server.url())?;
+    if let Some(issuer) = &dev {
+        let token = issuer.mint_token(MINTED_TOKEN_LIFETIME);
+        let text = dev_issuer::instructions(
+            issuer.issuer(),
+            &mcp_url,
+            issuer.default_audience(),
+            &token,
+            MINTED_TOKEN_LIFETIME,
+        );
+        write!(stdout, "{text}")?;
+    }
     stdout.flush()?;
     server.wait();
+    drop(dev);
+    Ok(())
+}
+
+/// Starts the development issuer and points the component at it, leaving
+/// variables given explicitly (non-empty) alone.
+fn start_dev_issuer(
+    addr: SocketAddr,
+    mcp_url: &str,
+    config: &mut HostConfig,
+) -> anyhow::Result<DevIssuer> {
+    let explicit = |config: &HostConfig, name: &str| {
+        config
+            .variables
+            .get(name)
+            .filter(|v| !v.trim().is_empty())
+            .cloned()
+    };
+    let audience = explicit(config, "authkit_audience").unwrap_or_else(|| mcp_url.to_string());
+    let issuer = DevIssuer::start(addr, &audience)?;
+    match explicit(config, "authkit_issuer") {
+        Some(other) if other != issuer.issuer() => eprintln!(
+            "warning: authkit_issuer is set to {other}: the component will refuse the \
+             development issuer's tokens"
+        ),
+        Some(_) => {}
+        None => {
+            for (name, value) in [
+                ("authkit_issuer", issuer.issuer().to_string()),
+                ("authkit_jwks_uri", issuer.jwks_uri()),
+                ("authkit_audience", audience),
+            ] {
+                if explicit(config, name).is_none() {
+                    config.variables.insert(name.to_string(), value);
+                }
+            }
+        }
+    }
+    Ok(issuer)
+}
+
+/// The address clients use: loopback for a wildcard listen address.
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), addr.port())
+        }
+        _ => addr,
+    }
+}
+
+fn run_dev_issuer(args: DevIssuerArgs) -> anyhow::Result<()> {
+    let issuer = DevIssuer::start(args.listen, &args.audience)?;
+    let token = issuer.mint_token(MINTED_TOKEN_LIFETIME);
+    let mut stdout = std::io::stdout();
+    writeln!(
+        stdout,
+        "Development issuer {} (DEVELOPMENT ONLY)",
+        issuer.issuer()
+    )?;
+    let text = dev_issuer::instructions(
+        issuer.issuer(),
+        &args.audience,
+        &args.audience,
+        &token,
+        MINTED_TOKEN_LIFETIME,
+    );
+    write!(stdout, "{text}")?;
+    writeln!(
+        stdout,
+        "For spin up:\n  SPIN_VARIABLE_AUTHKIT_ISSUER={} SPIN_VARIABLE_AUTHKIT_JWKS_URI={} \
+         SPIN_VARIABLE_AUTHKIT_AUDIENCE={} spin up",
+        issuer.issuer(),
+        issuer.jwks_uri(),
+        args.audience
+    )?;
+    stdout.flush()?;
+    issuer.wait();
     Ok(())
 }
 
@@ -127,6 +317,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Serve(args) => serve(args),
+        Command::DevIssuer(args) => run_dev_issuer(args),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -147,7 +338,7 @@ mod tests {
     fn parse(args: &[&str]) -> anyhow::Result<ServeArgs> {
         match parse_args(args.iter().map(|s| s.to_string()))? {
             Command::Serve(a) => Ok(a),
-            Command::Help => bail!("help"),
+            _ => bail!("not serve"),
         }
     }
 
@@ -186,6 +377,92 @@ mod tests {
         assert_eq!(a.cache_dir, Some(PathBuf::from("/tmp/c")));
         let none = parse(&["serve", "x.wasm", "--no-key-value-store"]).unwrap();
         assert!(none.config.key_value_stores.is_empty());
+    }
+
+    #[test]
+    fn dev_issuer_address_is_optional() {
+        let a = parse(&["serve", "x.wasm", "--dev-issuer"]).unwrap();
+        assert_eq!(a.dev_issuer, Some("127.0.0.1:3001".parse().unwrap()));
+        let a = parse(&["serve", "--dev-issuer", "x.wasm"]).unwrap();
+        assert_eq!(a.component, PathBuf::from("x.wasm"));
+        assert_eq!(a.dev_issuer, Some("127.0.0.1:3001".parse().unwrap()));
+        let a = parse(&["serve", "--dev-issuer", "127.0.0.1:0", "x.wasm"]).unwrap();
+        assert_eq!(a.dev_issuer, Some("127.0.0.1:0".parse().unwrap()));
+        let a = parse(&["serve", "x.wasm", "--dev-issuer=127.0.0.1:4000"]).unwrap();
+        assert_eq!(a.dev_issuer, Some("127.0.0.1:4000".parse().unwrap()));
+        assert_eq!(parse(&["serve", "x.wasm"]).unwrap().dev_issuer, None);
+        assert!(parse(&["serve", "x.wasm", "--dev-issuer=nope"]).is_err());
+    }
+
+    #[test]
+    fn dev_issuer_command() {
+        let parse = |args: &[&str]| match parse_args(args.iter().map(|s| s.to_string())) {
+            Ok(Command::DevIssuer(a)) => Ok((a.listen, a.audience)),
+            Ok(_) => bail!("not dev-issuer"),
+            Err(e) => Err(e),
+        };
+        assert_eq!(
+            parse(&["dev-issuer"]).unwrap(),
+            (
+                "127.0.0.1:3001".parse().unwrap(),
+                DEFAULT_MCP_URL.to_string()
+            )
+        );
+        assert_eq!(
+            parse(&[
+                "dev-issuer",
+                "--listen=127.0.0.1:0",
+                "--audience",
+                "http://a/mcp"
+            ])
+            .unwrap(),
+            ("127.0.0.1:0".parse().unwrap(), "http://a/mcp".to_string())
+        );
+        assert!(parse(&["dev-issuer", "--audience", "relative"]).is_err());
+        assert!(parse(&["dev-issuer", "extra"]).is_err());
+    }
+
+    #[test]
+    fn dev_issuer_sets_only_missing_variables() {
+        let mut config = HostConfig::default()
+            .with_variable("authkit_jwks_uri", "")
+            .with_variable("authkit_audience", "http://example.test/mcp");
+        let issuer = start_dev_issuer(
+            "127.0.0.1:0".parse().unwrap(),
+            "http://127.0.0.1:3000/mcp",
+            &mut config,
+        )
+        .unwrap();
+        let v = &config.variables;
+        assert_eq!(v["authkit_issuer"], issuer.issuer());
+        assert_eq!(
+            v["authkit_jwks_uri"],
+            issuer.jwks_uri(),
+            "empty counts as unset"
+        );
+        assert_eq!(v["authkit_audience"], "http://example.test/mcp");
+        assert_eq!(issuer.default_audience(), "http://example.test/mcp");
+
+        let mut config =
+            HostConfig::default().with_variable("authkit_issuer", "https://x.authkit.app");
+        let _issuer = start_dev_issuer(
+            "127.0.0.1:0".parse().unwrap(),
+            "http://127.0.0.1:3000/mcp",
+            &mut config,
+        )
+        .unwrap();
+        assert_eq!(config.variables.len(), 1, "a real issuer is left alone");
+
+        assert!(start_dev_issuer(
+            "0.0.0.0:0".parse().unwrap(),
+            "http://x/mcp",
+            &mut HostConfig::default()
+        )
+        .is_err());
+        assert_eq!(
+            reachable("0.0.0.0:3000".parse().unwrap()),
+            "127.0.0.1:3000".parse().unwrap()
+        );
     }
 
     #[test]

@@ -1,0 +1,847 @@
+//! The development issuer over HTTP: metadata, registration, the authorization
+//! code flow with PKCE, refresh rotation, client credentials, the errors, and the
+//! `authkit-host` commands that start it. Run by `make host-test`.
+
+mod authkit;
+mod common;
+mod devflow;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use authkit::client::{get, send};
+use authkit_host::dev_issuer::DevIssuer;
+use devflow::{
+    authorize, code, code_flow, parts, pkce, public_client, redirect_params, register, token,
+    verify, REDIRECT,
+};
+use serde_json::{json, Value};
+
+const MCP: &str = "http://127.0.0.1:3000/mcp";
+
+fn start() -> DevIssuer {
+    DevIssuer::start("127.0.0.1:0".parse().unwrap(), MCP).expect("start the dev issuer")
+}
+
+#[test]
+fn metadata_documents() {
+    let dev = start();
+    let iss = dev.issuer().to_owned();
+    assert_eq!(iss, format!("http://{}", dev.addr()));
+    let expected = json!({
+        "issuer": iss,
+        "authorization_endpoint": format!("{iss}/authorize"),
+        "token_endpoint": format!("{iss}/token"),
+        "registration_endpoint": format!("{iss}/register"),
+        "jwks_uri": format!("{iss}/jwks"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
+        "scopes_supported": ["mcp", "openid", "profile", "email", "offline_access"],
+        "authorization_response_iss_parameter_supported": true,
+        "service_documentation": format!("{iss}/"),
+        "description": authkit_host::dev_issuer::DEVELOPMENT_ONLY,
+    });
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+    ] {
+        let r = get(dev.addr(), path, &[("Origin", b"http://localhost:6274")]);
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+        assert!(r
+            .header("x-authkit-dev-issuer")
+            .unwrap()
+            .contains("DEVELOPMENT ONLY"));
+        assert_eq!(r.json(), expected, "{path}");
+    }
+
+    let jwks = get(dev.addr(), "/jwks", &[]);
+    assert_eq!(jwks.header("access-control-allow-origin"), Some("*"));
+    let keys = jwks.json()["keys"].as_array().unwrap().clone();
+    assert_eq!(keys.len(), 1);
+    let key = &keys[0];
+    assert_eq!(
+        (&key["kty"], &key["crv"], &key["alg"], &key["use"]),
+        (
+            &json!("EC"),
+            &json!("P-256"),
+            &json!("ES256"),
+            &json!("sig")
+        )
+    );
+    assert!(key.get("d").is_none(), "no private part");
+
+    let doc = get(dev.addr(), "/", &[]);
+    assert!(doc.text().starts_with("DEVELOPMENT ONLY"), "{}", doc.text());
+
+    let preflight = send(
+        dev.addr(),
+        "OPTIONS",
+        "/token",
+        &[
+            ("Origin", b"http://localhost:6274"),
+            ("Access-Control-Request-Method", b"POST"),
+            (
+                "Access-Control-Request-Headers",
+                b"content-type,mcp-protocol-version",
+            ),
+        ],
+        b"",
+    );
+    assert_eq!(preflight.status, 204);
+    assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        preflight.header("access-control-allow-headers"),
+        Some("content-type,mcp-protocol-version")
+    );
+    assert_eq!(get(dev.addr(), "/nope", &[]).status, 404);
+}
+
+#[test]
+fn listens_on_loopback_only() {
+    for addr in ["0.0.0.0:0", "[::]:0"] {
+        let err = DevIssuer::start(addr.parse().unwrap(), MCP)
+            .err()
+            .unwrap_or_else(|| panic!("{addr} accepted"));
+        assert!(err.to_string().contains("loopback"), "{err}");
+    }
+}
+
+#[test]
+fn authorization_code_flow_with_pkce() {
+    let dev = start();
+    let addr = dev.addr();
+    let reg = register(
+        addr,
+        &json!({
+            "client_name": "MCP Inspector",
+            "redirect_uris": [REDIRECT],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "none",
+            "client_uri": "https://example.com",
+        }),
+    );
+    assert_eq!(reg.status, 201, "{}", reg.text());
+    assert_eq!(reg.header("cache-control"), Some("no-store"));
+    assert_eq!(reg.header("access-control-allow-origin"), Some("*"));
+    let client = reg.json();
+    let client_id = client["client_id"].as_str().unwrap();
+    assert!(client.get("client_secret").is_none(), "public client");
+    assert_eq!(client["redirect_uris"], json!([REDIRECT]));
+    assert_eq!(client["token_endpoint_auth_method"], "none");
+    assert_eq!(
+        client["client_uri"], "https://example.com",
+        "metadata echoed"
+    );
+    assert!(client["client_id_issued_at"].is_u64());
+
+    // Automatic login and consent: straight back to the client.
+    let (verifier, challenge) = pkce();
+    let resource = "http://127.0.0.1:3000/mcp";
+    let r = authorize(
+        addr,
+        &[
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", REDIRECT),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("state", "st/ate+1"),
+            ("scope", "mcp offline_access"),
+            ("resource", resource),
+        ],
+    );
+    let location = r.header("location").unwrap();
+    assert!(
+        location.starts_with(&format!("{REDIRECT}?code=")),
+        "{location}"
+    );
+    let got = redirect_params(&r);
+    assert_eq!(got["state"], "st/ate+1");
+    assert_eq!(got["iss"], dev.issuer(), "RFC 9207");
+    assert!(!got.contains_key("error"));
+
+    let r = token(
+        addr,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &got["code"]),
+            ("redirect_uri", REDIRECT),
+            ("client_id", client_id),
+            ("code_verifier", &verifier),
+            ("resource", resource),
+        ],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    let body = r.json();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    assert_eq!(body["scope"], "mcp offline_access");
+    assert!(body["refresh_token"].as_str().unwrap().len() >= 32);
+
+    let access = body["access_token"].as_str().unwrap();
+    let (header, payload) = parts(access);
+    assert_eq!(header["alg"], "ES256");
+    assert_eq!(header["typ"], "at+jwt", "RFC 9068 §2.1");
+    assert!(header["kid"].as_str().unwrap().starts_with("dev-es256-"));
+    let claims = verify(addr, access, resource);
+    assert_eq!(claims.subject.as_deref(), Some("dev-user"));
+    assert_eq!(payload["iss"], dev.issuer());
+    assert_eq!(payload["aud"], resource);
+    assert_eq!(payload["sub"], "dev-user");
+    assert_eq!(payload["client_id"], client_id);
+    assert_eq!(payload["scope"], "mcp offline_access");
+    let iat = payload["iat"].as_u64().unwrap();
+    assert_eq!(payload["exp"].as_u64().unwrap(), iat + 3600);
+    assert!(payload["jti"].as_str().unwrap().len() >= 16);
+    let mut names: Vec<&str> = payload
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "aud",
+            "client_id",
+            "exp",
+            "iat",
+            "iss",
+            "jti",
+            "scope",
+            "sub"
+        ]
+    );
+}
+
+#[test]
+fn without_resource_the_audience_is_the_mcp_url() {
+    let dev = start();
+    let body = code_flow(dev.addr(), None);
+    let access = body["access_token"].as_str().unwrap();
+    assert_eq!(parts(access).1["aud"], MCP);
+    assert_eq!(parts(access).1["scope"], "mcp", "default scope");
+    verify(dev.addr(), access, MCP);
+
+    let minted = dev.mint_token(Duration::from_secs(12 * 3600));
+    let claims = verify(dev.addr(), &minted, MCP);
+    let (header, payload) = parts(&minted);
+    assert_eq!(header["typ"], "at+jwt");
+    assert_eq!(payload["sub"], "dev-user");
+    assert_eq!(
+        payload["exp"].as_u64().unwrap() - payload["iat"].as_u64().unwrap(),
+        12 * 3600
+    );
+    assert!(claims.jwt_id.is_some());
+}
+
+#[test]
+fn token_errors() {
+    let dev = start();
+    let addr = dev.addr();
+    let client = public_client(addr);
+    let redeem = |code: &str, verifier: &str, extra: &[(&str, &str)]| {
+        let mut params = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", client.as_str()),
+            ("code_verifier", verifier),
+        ];
+        params.extend_from_slice(extra);
+        token(addr, &params, None)
+    };
+    let error_of = |r: &authkit::client::Response| (r.status, r.json()["error"].clone());
+
+    // Wrong verifier: refused, and the code is spent.
+    let (c, verifier) = code(addr, &client, None);
+    let (wrong, _) = pkce();
+    assert_eq!(
+        error_of(&redeem(&c, &wrong, &[])),
+        (400, json!("invalid_grant"))
+    );
+    assert_eq!(
+        error_of(&redeem(&c, &verifier, &[])),
+        (400, json!("invalid_grant"))
+    );
+
+    // Reused code.
+    let (c, verifier) = code(addr, &client, None);
+    assert_eq!(redeem(&c, &verifier, &[]).status, 200);
+    assert_eq!(
+        error_of(&redeem(&c, &verifier, &[])),
+        (400, json!("invalid_grant"))
+    );
+
+    // Missing verifier, other redirect_uri, other resource, unknown code.
+    let (c, _) = code(addr, &client, None);
+    let r = token(
+        addr,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &c),
+            ("redirect_uri", REDIRECT),
+            ("client_id", &client),
+        ],
+        None,
+    );
+    assert_eq!(error_of(&r), (400, json!("invalid_grant")));
+    let (c, verifier) = code(addr, &client, None);
+    let r = token(
+        addr,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &c),
+            ("redirect_uri", "http://127.0.0.1:6274/other"),
+            ("client_id", &client),
+            ("code_verifier", &verifier),
+        ],
+        None,
+    );
+    assert_eq!(error_of(&r), (400, json!("invalid_grant")));
+    let (c, verifier) = code(addr, &client, Some("http://127.0.0.1:3000/mcp"));
+    let r = redeem(&c, &verifier, &[("resource", "http://127.0.0.1:9999/mcp")]);
+    assert_eq!(error_of(&r), (400, json!("invalid_target")));
+    assert_eq!(
+        error_of(&redeem("nope", &verifier, &[])),
+        (400, json!("invalid_grant"))
+    );
+
+    // Another client's code.
+    let other = public_client(addr);
+    let (c, verifier) = code(addr, &other, None);
+    assert_eq!(
+        error_of(&redeem(&c, &verifier, &[])),
+        (400, json!("invalid_grant"))
+    );
+
+    // Client authentication and request shape.
+    let r = token(
+        addr,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", "x"),
+            ("client_id", "unknown"),
+        ],
+        None,
+    );
+    assert_eq!(error_of(&r), (401, json!("invalid_client")));
+    let r = token(
+        addr,
+        &[("grant_type", "password"), ("client_id", &client)],
+        None,
+    );
+    assert_eq!(error_of(&r), (400, json!("unsupported_grant_type")));
+    let r = token(addr, &[("client_id", &client)], None);
+    assert_eq!(error_of(&r), (400, json!("invalid_request")));
+    let r = send(
+        addr,
+        "POST",
+        "/token",
+        &[("Content-Type", b"application/json")],
+        b"{}",
+    );
+    assert_eq!(error_of(&r), (400, json!("invalid_request")));
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+}
+
+#[test]
+fn authorization_errors() {
+    let dev = start();
+    let addr = dev.addr();
+    let client = public_client(addr);
+    let (_, challenge) = pkce();
+    let base = |overrides: &[(&'static str, &'static str)]| -> Vec<(&'static str, String)> {
+        let mut p: Vec<(&str, String)> = vec![
+            ("response_type", "code".into()),
+            ("client_id", client.clone()),
+            ("redirect_uri", REDIRECT.into()),
+            ("code_challenge", challenge.clone()),
+            ("code_challenge_method", "S256".into()),
+            ("state", "s1".into()),
+        ];
+        for (k, v) in overrides {
+            p.retain(|(name, _)| name != k);
+            if !v.is_empty() {
+                p.push((k, v.to_string()));
+            }
+        }
+        p
+    };
+    let call = |p: Vec<(&str, String)>| {
+        let p: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        authorize(addr, &p)
+    };
+
+    // Unknown client or unregistered redirect_uri: an error page, never a redirect.
+    for (what, overrides) in [
+        (
+            "unregistered redirect_uri",
+            vec![("redirect_uri", "http://127.0.0.1:6274/evil")],
+        ),
+        (
+            "other host",
+            vec![("redirect_uri", "https://evil.example/oauth/callback")],
+        ),
+        ("unknown client", vec![("client_id", "dev-client-nope")]),
+        ("no client", vec![("client_id", "")]),
+    ] {
+        let r = call(base(&overrides));
+        assert_eq!(r.status, 400, "{what}: {}", r.text());
+        assert!(r.header("location").is_none(), "{what}");
+        assert!(r.json()["error"].is_string(), "{what}");
+    }
+
+    // Otherwise errors go back to the client (RFC 6749 §4.1.2.1), with state and iss.
+    for (what, overrides, error) in [
+        (
+            "missing PKCE",
+            vec![("code_challenge", "")],
+            "invalid_request",
+        ),
+        (
+            "missing method",
+            vec![("code_challenge_method", "")],
+            "invalid_request",
+        ),
+        (
+            "plain PKCE",
+            vec![("code_challenge_method", "plain")],
+            "invalid_request",
+        ),
+        (
+            "short challenge",
+            vec![("code_challenge", "abc")],
+            "invalid_request",
+        ),
+        (
+            "token response type",
+            vec![("response_type", "token")],
+            "unsupported_response_type",
+        ),
+        (
+            "no response type",
+            vec![("response_type", "")],
+            "invalid_request",
+        ),
+        (
+            "bad resource",
+            vec![("resource", "not a uri")],
+            "invalid_target",
+        ),
+        (
+            "resource with fragment",
+            vec![("resource", "http://a/mcp#x")],
+            "invalid_target",
+        ),
+    ] {
+        let got = redirect_params(&call(base(&overrides)));
+        assert_eq!(
+            got.get("error").map(String::as_str),
+            Some(error),
+            "{what}: {got:?}"
+        );
+        assert!(got.contains_key("error_description"), "{what}");
+        assert_eq!(got["state"], "s1", "{what}");
+        assert_eq!(got["iss"], dev.issuer(), "{what}");
+        assert!(!got.contains_key("code"), "{what}");
+    }
+
+    // RFC 8252 §7.3: any port for a loopback IP redirect URI.
+    let got = redirect_params(&call(base(&[(
+        "redirect_uri",
+        "http://127.0.0.1:40000/oauth/callback",
+    )])));
+    assert!(got.contains_key("code"));
+    // A single registered redirect URI may be left out (OAuth 2.1 §4.1.1).
+    let got = redirect_params(&call(base(&[("redirect_uri", "")])));
+    assert!(got.contains_key("code"));
+    let r = call(base(&[("redirect_uri", "")]));
+    assert!(r.header("location").unwrap().starts_with(REDIRECT));
+}
+
+#[test]
+fn registration_rules() {
+    let dev = start();
+    let addr = dev.addr();
+    let status_error = |meta: Value| {
+        let r = register(addr, &meta);
+        (r.status, r.json()["error"].clone())
+    };
+    for (what, meta, error) in [
+        (
+            "non-loopback http",
+            json!({"redirect_uris": ["http://example.com/cb"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            "fragment",
+            json!({"redirect_uris": ["https://example.com/cb#x"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            "javascript",
+            json!({"redirect_uris": ["javascript:alert(1)"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            "no redirect",
+            json!({"token_endpoint_auth_method": "none"}),
+            "invalid_redirect_uri",
+        ),
+        (
+            "bad grant",
+            json!({"redirect_uris": [REDIRECT], "grant_types": ["password"]}),
+            "invalid_client_metadata",
+        ),
+        (
+            "bad auth",
+            json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "private_key_jwt"}),
+            "invalid_client_metadata",
+        ),
+        (
+            "public m2m",
+            json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "none"}),
+            "invalid_client_metadata",
+        ),
+        (
+            "implicit",
+            json!({"redirect_uris": [REDIRECT], "response_types": ["token"]}),
+            "invalid_client_metadata",
+        ),
+        ("not an object", json!(["x"]), "invalid_client_metadata"),
+    ] {
+        assert_eq!(status_error(meta), (400, json!(error)), "{what}");
+    }
+
+    // Desktop clients: https, loopback http, private-use schemes.
+    let r = register(
+        addr,
+        &json!({"redirect_uris": [
+            "https://app.example.com/cb",
+            "http://localhost:33418/callback",
+            "cursor://anysphere.cursor-retrieval/oauth/callback",
+        ], "token_endpoint_auth_method": "none"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    // RFC 7591 §2: token_endpoint_auth_method defaults to client_secret_basic.
+    let r = register(addr, &json!({"redirect_uris": [REDIRECT]}));
+    let body = r.json();
+    assert_eq!(body["token_endpoint_auth_method"], "client_secret_basic");
+    assert!(body["client_secret"].as_str().unwrap().len() >= 32);
+    assert_eq!(body["client_secret_expires_at"], 0);
+    assert_eq!(
+        body["grant_types"],
+        json!(["authorization_code", "refresh_token"])
+    );
+    assert_eq!(body["response_types"], json!(["code"]));
+}
+
+#[test]
+fn confidential_code_flow_needs_the_secret() {
+    let dev = start();
+    let addr = dev.addr();
+    let reg = register(
+        addr,
+        &json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "client_secret_post"}),
+    )
+    .json();
+    let id = reg["client_id"].as_str().unwrap();
+    let secret = reg["client_secret"].as_str().unwrap();
+    let (c, verifier) = code(addr, id, None);
+    let params = [
+        ("grant_type", "authorization_code"),
+        ("code", c.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier.as_str()),
+        ("client_id", id),
+    ];
+    let r = token(addr, &params, None);
+    assert_eq!(r.status, 401, "no secret: {}", r.text());
+    assert_eq!(r.json()["error"], "invalid_client");
+    // The code was not spent by a failed client authentication.
+    let mut with_secret = params.to_vec();
+    with_secret.push(("client_secret", secret));
+    let r = token(addr, &with_secret, None);
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[test]
+fn refresh_tokens_rotate() {
+    let dev = start();
+    let addr = dev.addr();
+    let client = public_client(addr);
+    let (c, verifier) = code(addr, &client, Some(MCP));
+    let first = token(
+        addr,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &c),
+            ("redirect_uri", REDIRECT),
+            ("client_id", &client),
+            ("code_verifier", &verifier),
+            ("scope", "ignored"),
+        ],
+        None,
+    )
+    .json();
+    let refresh = |token_: &str, extra: &[(&str, &str)]| {
+        let mut p = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token_),
+            ("client_id", client.as_str()),
+        ];
+        p.extend_from_slice(extra);
+        token(addr, &p, None)
+    };
+    let r1 = first["refresh_token"].as_str().unwrap();
+    let second = refresh(r1, &[]);
+    assert_eq!(second.status, 200, "{}", second.text());
+    let second = second.json();
+    let r2 = second["refresh_token"].as_str().unwrap();
+    assert_ne!(r1, r2, "rotated");
+    let access = second["access_token"].as_str().unwrap();
+    assert_ne!(access, first["access_token"].as_str().unwrap());
+    let claims = parts(access).1;
+    assert_eq!(
+        (claims["sub"].clone(), claims["aud"].clone()),
+        (json!("dev-user"), json!(MCP))
+    );
+    verify(addr, access, MCP);
+
+    // Narrower scope and resource are fine; wider ones are not.
+    let third = refresh(r2, &[("scope", "mcp"), ("resource", MCP)]).json();
+    assert_eq!(third["scope"], "mcp");
+    let r3 = third["refresh_token"].as_str().unwrap();
+    let r = refresh(r3, &[("scope", "mcp admin")]);
+    assert_eq!(r.json()["error"], "invalid_scope");
+
+    // Replaying a rotated-out token fails and revokes the grant.
+    assert_eq!(refresh(r1, &[]).json()["error"], "invalid_grant");
+    let other = public_client(addr);
+    let fresh = code_flow(addr, None);
+    let stolen = fresh["refresh_token"].as_str().unwrap();
+    let r = token(
+        addr,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", stolen),
+            ("client_id", &other),
+        ],
+        None,
+    );
+    assert_eq!(r.json()["error"], "invalid_grant", "another client's token");
+}
+
+#[test]
+fn client_credentials() {
+    let dev = start();
+    let addr = dev.addr();
+    let reg = register(
+        addr,
+        &json!({"client_name": "m2m", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_basic"}),
+    );
+    assert_eq!(reg.status, 201, "{}", reg.text());
+    let reg = reg.json();
+    let id = reg["client_id"].as_str().unwrap();
+    let secret = reg["client_secret"].as_str().unwrap();
+
+    let r = token(
+        addr,
+        &[("grant_type", "client_credentials")],
+        Some((id, secret)),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let body = r.json();
+    assert!(body.get("refresh_token").is_none());
+    let access = body["access_token"].as_str().unwrap();
+    let claims = parts(access).1;
+    assert_eq!(claims["sub"], id);
+    assert_eq!(claims["client_id"], id);
+    assert_eq!(claims["aud"], MCP);
+    verify(addr, access, MCP);
+
+    // client_secret_post works too, and `resource` sets the audience.
+    let r = token(
+        addr,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+            ("resource", "https://other.example/mcp"),
+            ("scope", "mcp:read"),
+        ],
+        None,
+    );
+    let access = r.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(parts(&access).1["aud"], "https://other.example/mcp");
+    assert_eq!(parts(&access).1["scope"], "mcp:read");
+
+    let r = token(
+        addr,
+        &[("grant_type", "client_credentials")],
+        Some((id, "wrong")),
+    );
+    assert_eq!(r.status, 401);
+    assert_eq!(r.json()["error"], "invalid_client");
+    assert!(r.header("www-authenticate").unwrap().starts_with("Basic"));
+    let r = token(
+        addr,
+        &[("grant_type", "client_credentials"), ("client_id", id)],
+        None,
+    );
+    assert_eq!(r.status, 401, "secret required");
+    // Not registered for the code grant.
+    assert_eq!(
+        token(
+            addr,
+            &[("grant_type", "authorization_code"), ("code", "x")],
+            Some((id, secret))
+        )
+        .json()["error"],
+        "unauthorized_client"
+    );
+    // A public client cannot use client_credentials.
+    let public = public_client(addr);
+    let r = token(
+        addr,
+        &[("grant_type", "client_credentials"), ("client_id", &public)],
+        None,
+    );
+    assert_eq!(r.json()["error"], "unauthorized_client");
+}
+
+// --- The commands -------------------------------------------------------------
+
+const BIN: &str = env!("CARGO_BIN_EXE_authkit-host");
+
+/// Kills the process when the test ends.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `authkit-host args...` and reads stdout up to and including the line
+/// `until` starts with; returns the lines read.
+fn run_until(args: &[&str], until: &str) -> (Process, Vec<String>) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start authkit-host");
+    let stdout = child.stdout.take().unwrap();
+    let process = Process(child);
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        let done = line.starts_with(until);
+        lines.push(line);
+        if done {
+            return (process, lines);
+        }
+    }
+    panic!("no line starting with {until:?} in {lines:#?}");
+}
+
+fn token_in(lines: &[String]) -> String {
+    let i = lines
+        .iter()
+        .position(|l| l.starts_with("Bearer token"))
+        .expect("a Bearer token line");
+    lines[i + 1].trim().to_owned()
+}
+
+fn addr_in(line: &str, prefix: &str) -> SocketAddr {
+    line.strip_prefix(prefix)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn dev_issuer_command_prints_a_working_token() {
+    let (_p, lines) = run_until(
+        &[
+            "dev-issuer",
+            "--listen",
+            "127.0.0.1:0",
+            "--audience",
+            "http://127.0.0.1:3999/mcp",
+        ],
+        "For spin up",
+    );
+    let addr = addr_in(&lines[0], "Development issuer http://");
+    assert!(lines[0].contains("DEVELOPMENT ONLY"));
+    let text = lines.join("\n");
+    assert!(text.contains(&format!("Issuer:                 http://{addr}")));
+    let token = token_in(&lines);
+    verify(addr, &token, "http://127.0.0.1:3999/mcp");
+    assert!(text.contains(&format!(
+        "npx @modelcontextprotocol/inspector --cli http://127.0.0.1:3999/mcp --transport http --header \"Authorization: Bearer {token}\" --method tools/list"
+    )));
+    assert!(text.contains(&format!(
+        "claude mcp add --transport http authkit-dev http://127.0.0.1:3999/mcp --header \"Authorization: Bearer {token}\""
+    )));
+    assert!(text.contains("OAuth-capable clients (MCP Inspector, Claude Code)"));
+    assert_eq!(
+        get(addr, "/.well-known/oauth-authorization-server", &[]).json()["issuer"],
+        format!("http://{addr}")
+    );
+
+    let out = Command::new(BIN)
+        .args(["dev-issuer", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
+}
+
+#[test]
+fn serve_with_dev_issuer_points_the_component_at_it() {
+    let wasm = common::guest_wasm();
+    let wasm = wasm.to_str().unwrap();
+    let (_p, lines) = run_until(
+        &[
+            "serve",
+            wasm,
+            "--listen",
+            "127.0.0.1:0",
+            "--dev-issuer",
+            "127.0.0.1:0",
+            "--var",
+            "other=1",
+        ],
+        "MCP Inspector CLI",
+    );
+    let server = addr_in(&lines[0], "Serving http://");
+    let mcp = format!("http://{server}/mcp");
+    assert!(
+        lines.contains(&format!("Protected MCP endpoint: {mcp}")),
+        "{lines:#?}"
+    );
+    let all = &common::get(server, "/config?key=x").json()["all"];
+    let issuer = all["authkit_issuer"].as_str().unwrap();
+    assert!(lines.contains(&format!("Issuer:                 {issuer}")));
+    assert_eq!(all["authkit_jwks_uri"], format!("{issuer}/jwks"));
+    assert_eq!(all["authkit_audience"], mcp);
+    assert_eq!(all["other"], "1");
+    let issuer_addr: SocketAddr = issuer.strip_prefix("http://").unwrap().parse().unwrap();
+    verify(issuer_addr, &token_in(&lines), &mcp);
+}
