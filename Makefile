@@ -120,7 +120,7 @@ integration-test: fixtures
 	AUTHKIT_TEST_SERVER_MCP_020=$(abspath $(SERVER_020)) \
 	AUTHKIT_TEST_SERVER_ECHO=$(abspath $(SERVER_ECHO)) \
 	AUTHKIT_TEST_MIDDLEWARE=$(abspath $(MIDDLEWARE)) \
-	$(CARGO) test --profile host -p authkit-host --test middleware --test jwks_cache
+	$(CARGO) test --profile host -p authkit-host --test middleware --test jwks_cache --test dev_issuer_e2e
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
