@@ -1,6 +1,7 @@
 # wasmcp-spin-authkit: build, compose, run and test.
 #
 #   make up                      compose the example gateway behind the middleware and serve it
+#                                (no AUTHKIT_ISSUER: with a local development issuer and a token)
 #   make up GATEWAY=gw.wasm      ... in front of your own wasmcp-spin build
 #   make test                    every test (unit, host, integration, Python MCP SDK)
 #   make compose GATEWAY=gw.wasm only write server.wasm
@@ -26,6 +27,8 @@ HOST            := $(TARGET_DIR)/host/authkit-host
 GATEWAY ?= $(EXAMPLE_GATEWAY)
 SERVER  ?= server.wasm
 LISTEN  ?= 127.0.0.1:3000
+# `make up` without AUTHKIT_ISSUER: the local development issuer's address (fixed port).
+DEV_ISSUER ?= 127.0.0.1:3001
 
 # Test fixtures: the middleware composed with each test gateway.
 BUILD_DIR      := build
@@ -37,7 +40,7 @@ SERVER_ECHO    := $(BUILD_DIR)/server-echo.wasm
 WAC := $(shell command -v wac 2>/dev/null || echo $(TOOLS_DIR)/bin/wac)
 VENV := .venv
 
-.PHONY: build middleware gateways host tools compose up require-issuer test unit-test host-test \
+.PHONY: build middleware gateways host tools compose up test unit-test host-test \
         integration-test python-test oauth-test fixtures lint clean size bench-cache
 
 build: middleware gateways
@@ -68,19 +71,23 @@ compose: middleware tools
 		-o $(SERVER)
 	@echo "composed $(SERVER) ($$(stat -c %s $(SERVER)) bytes): authkit middleware -> $(GATEWAY)"
 
-require-issuer:
-	@if [ -z "$$AUTHKIT_ISSUER" ]; then \
-		echo "AUTHKIT_ISSUER is not set. Set it to your AuthKit domain (or any OAuth issuer), e.g.:" >&2; \
-		echo "  AUTHKIT_ISSUER=https://your-company.authkit.app \\" >&2; \
-		echo "  AUTHKIT_AUDIENCE=http://$(LISTEN)/mcp make up" >&2; \
-		echo "Optional: AUTHKIT_JWKS_URI (default: discovered), AUTHKIT_RESOURCE (default: from the request)." >&2; \
-		exit 2; \
-	fi
-
 # Serve the protected MCP endpoint at http://$(LISTEN)/mcp. `spin up` when Spin is
 # installed, else the bundled wasmtime host (same variables, per-request instances).
-up: require-issuer compose
+# Without AUTHKIT_ISSUER: with the local DEVELOPMENT-ONLY issuer of authkit-host on
+# $(DEV_ISSUER), which prints a bearer token and commands to try.
+up: compose
 	@if command -v spin >/dev/null 2>&1; then \
+		if [ -z "$$AUTHKIT_ISSUER" ]; then \
+			$(MAKE) --no-print-directory host || exit; \
+			export AUTHKIT_ISSUER=http://$(DEV_ISSUER) \
+				AUTHKIT_JWKS_URI=$${AUTHKIT_JWKS_URI:-http://$(DEV_ISSUER)/jwks} \
+				AUTHKIT_AUDIENCE=$${AUTHKIT_AUDIENCE:-http://$(LISTEN)/mcp}; \
+			$(HOST) dev-issuer --listen $(DEV_ISSUER) --audience $$AUTHKIT_AUDIENCE & dev_issuer=$$!; \
+			trap 'kill $$dev_issuer 2>/dev/null' EXIT INT TERM; \
+			until (exec 3<>/dev/tcp/$(subst :,/,$(DEV_ISSUER))) 2>/dev/null; do \
+				kill -0 $$dev_issuer 2>/dev/null || exit 1; sleep 0.1; \
+			done; \
+		fi; \
 		echo "Serving http://$(LISTEN)/mcp with spin up"; \
 		SPIN_VARIABLE_AUTHKIT_ISSUER="$$AUTHKIT_ISSUER" \
 		SPIN_VARIABLE_AUTHKIT_JWKS_URI="$$AUTHKIT_JWKS_URI" \
@@ -92,6 +99,7 @@ up: require-issuer compose
 		echo "spin is not installed: serving with the local wasmtime host ($(HOST))" && \
 		echo "Protected MCP endpoint: http://$(LISTEN)/mcp" && \
 		$(HOST) serve $(SERVER) --listen $(LISTEN) \
+			$$([ -n "$$AUTHKIT_ISSUER" ] || echo --dev-issuer=$(DEV_ISSUER)) \
 			--var authkit_issuer="$$AUTHKIT_ISSUER" \
 			--var authkit_jwks_uri="$$AUTHKIT_JWKS_URI" \
 			--var authkit_audience="$$AUTHKIT_AUDIENCE" \
