@@ -9,7 +9,6 @@
 //! standing in for the network distance to a real provider.
 
 #[path = "../tests/authkit/mod.rs"]
-#[allow(dead_code)]
 mod authkit;
 
 use std::time::{Duration, Instant};

@@ -253,10 +253,16 @@ fn start_dev_issuer(
         ),
         Some(_) => {}
         None => {
+            // Clients may reach the server as localhost too; their tokens then
+            // carry that URL as audience (RFC 8707), so accept both spellings.
+            let accepted = match audience.strip_prefix("http://127.0.0.1:") {
+                Some(rest) => format!("{audience},http://localhost:{rest}"),
+                None => audience,
+            };
             for (name, value) in [
                 ("authkit_issuer", issuer.issuer().to_string()),
                 ("authkit_jwks_uri", issuer.jwks_uri()),
-                ("authkit_audience", audience),
+                ("authkit_audience", accepted),
             ] {
                 if explicit(config, name).is_none() {
                     config.variables.insert(name.to_string(), value);
@@ -420,6 +426,21 @@ mod tests {
         );
         assert!(parse(&["dev-issuer", "--audience", "relative"]).is_err());
         assert!(parse(&["dev-issuer", "extra"]).is_err());
+    }
+
+    #[test]
+    fn dev_issuer_accepts_both_loopback_spellings() {
+        let mut config = HostConfig::default();
+        start_dev_issuer(
+            "127.0.0.1:0".parse().unwrap(),
+            "http://127.0.0.1:3000/mcp",
+            &mut config,
+        )
+        .unwrap();
+        assert_eq!(
+            config.variables["authkit_audience"],
+            "http://127.0.0.1:3000/mcp,http://localhost:3000/mcp"
+        );
     }
 
     #[test]

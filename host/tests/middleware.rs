@@ -529,7 +529,8 @@ fn hostile_headers_never_trap_the_component() {
     let server = serve(&mcp_server(), &vars(&idp, &jwks));
     let token = rsa_token(&idp);
     let two = format!("Bearer {token}");
-    let cases: Vec<(Vec<(&str, &[u8])>, u16)> = vec![
+    type Headers<'a> = Vec<(&'a str, &'a [u8])>;
+    let cases: Vec<(Headers, u16)> = vec![
         (vec![("Authorization", b"Bearer \xff\xfe\xfd")], 401),
         (vec![("Authorization", b"Basic dXNlcjpwYXNz")], 401),
         (vec![("Authorization", b"Bearer")], 401),
