@@ -109,7 +109,7 @@ up: compose
 # ---------------------------------------------------------------------------
 # Tests
 
-test: lint unit-test host-test integration-test python-test oauth-test
+test: lint unit-test host-test integration-test python-test oauth-test conformance-test
 
 unit-test:
 	$(CARGO) test -p wasmcp-spin-authkit -p mcp-gateway -p echo-gateway
@@ -155,6 +155,25 @@ oauth-test: fixtures host $(VENV)/bin/python $(OAUTH_DIR)/node_modules/.package-
 	AUTHKIT_TEST_HOST=$(abspath $(HOST)) \
 	AUTHKIT_TEST_OAUTH_AS=$(abspath $(OAUTH_DIR)/authorization-server.mjs) \
 	$(VENV)/bin/python -m pytest -q tests/python/test_oauth_flow.py
+
+# The MCP conformance suite (@modelcontextprotocol/conformance, server scenarios)
+# through the middleware, in front of examples/proxy-gateway pointed at the suite's
+# reference tool set; also without a token (all refused). Node 22 from npm, locally.
+CONFORMANCE_DIR := tests/conformance
+PROXY_GATEWAY   := $(RELEASE_DIR)/proxy_gateway.wasm
+SERVER_PROXY    := $(BUILD_DIR)/server-proxy.wasm
+
+$(CONFORMANCE_DIR)/node_modules/.package-lock.json: $(CONFORMANCE_DIR)/package-lock.json
+	npm ci --prefix $(CONFORMANCE_DIR) --no-audit --no-fund
+
+.PHONY: conformance-test
+conformance-test: middleware tools host $(CONFORMANCE_DIR)/node_modules/.package-lock.json
+	$(CARGO) test -p proxy-gateway
+	$(CARGO) build --release --target $(WASM_TARGET) -p proxy-gateway
+	@mkdir -p $(BUILD_DIR)
+	$(WAC) compose compose.wac --dep wasmcp:gateway=$(PROXY_GATEWAY) --dep wasmcp:authkit=$(MIDDLEWARE) -o $(SERVER_PROXY)
+	$(CONFORMANCE_DIR)/node_modules/.bin/node $(CONFORMANCE_DIR)/run.mjs \
+		--host $(HOST) --server $(SERVER_PROXY) --out $(BUILD_DIR)/conformance
 
 # Benchmark (not a test): authenticated request latency, warm vs cold JWKS cache.
 bench-cache: fixtures
