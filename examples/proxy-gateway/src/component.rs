@@ -205,7 +205,7 @@ fn copy_request(from: &InputStream, to: &OutputStream, response_ready: &Pollable
             }
             Err(StreamError::Closed) => return true,
             Err(StreamError::LastOperationFailed(e)) => {
-                eprintln!("proxy-gateway: request body: {}", e.to_debug_string());
+                eprintln!("proxy-gateway: request body: {}", summary(&e));
                 return false;
             }
         }
@@ -280,9 +280,7 @@ fn stream_response(from: &InputStream, to: &OutputStream) -> End {
                 }
             }
             Err(StreamError::Closed) => return End::Complete,
-            Err(StreamError::LastOperationFailed(e)) => {
-                return End::UpstreamFailed(e.to_debug_string())
-            }
+            Err(StreamError::LastOperationFailed(e)) => return End::UpstreamFailed(summary(&e)),
         }
     }
 }
@@ -304,6 +302,12 @@ fn write_all(to: &OutputStream, mut bytes: &[u8]) -> Result<(), StreamError> {
         bytes = &bytes[n..];
     }
     to.blocking_flush()
+}
+
+/// The first line of a stream error (hosts may append a backtrace).
+fn summary(error: &wasi::io::error::Error) -> String {
+    let debug = error.to_debug_string();
+    debug.lines().next().unwrap_or_default().to_owned()
 }
 
 fn bad_gateway(response_out: ResponseOutparam, code: &ErrorCode) {
