@@ -10,7 +10,10 @@
 //   3. runs the suite directly against the MCP server (the baseline), through the
 //      middleware with the token (auth-preload.mjs adds it to every request), and
 //      through the middleware without a token (every request must be refused);
-//   4. does the same direct / through comparison with @modelcontextprotocol/server-everything
+//   4. checks what the suite does not: an SSE response streams through the middleware
+//      (events arrive as sent, not when the response ends) and a dropped one resumes
+//      (GET with Last-Event-ID);
+//   5. does the same direct / through comparison with @modelcontextprotocol/server-everything
 //      (npm), which implements only part of the suite: the middleware must not change
 //      a single scenario's result.
 // and exits non-zero unless every assertion holds. Bounded in time; every process
@@ -299,6 +302,27 @@ async function progressArrivals(url, token) {
   return arrivals;
 }
 
+/**
+ * SEP-1699 resumption: `test_reconnection` ends its POST's SSE stream before the
+ * result; the SDK client reconnects (GET, Last-Event-ID) and the result is replayed.
+ * Resolves with the result text and the requests made.
+ */
+async function resumedCall(url, token) {
+  const requests = [];
+  const fetchLogged = async (input, init) => {
+    const headers = new Headers(init?.headers);
+    if (token) headers.set('authorization', `Bearer ${token}`);
+    const response = await fetch(input, { ...init, headers });
+    requests.push(`${init?.method ?? 'GET'}${headers.has('last-event-id') ? ' (Last-Event-ID)' : ''} ${response.status}`);
+    return response;
+  };
+  const client = new Client({ name: 'authkit-conformance-driver', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { fetch: fetchLogged }));
+  const result = await client.callTool({ name: 'test_reconnection', arguments: {} });
+  await client.close();
+  return { text: result.content?.[0]?.text, requests };
+}
+
 // ---------------------------------------------------------------------------
 
 const assertions = [];
@@ -378,6 +402,14 @@ async function main() {
     // Sent over >= 100 ms; a buffered response would deliver them within a few ms.
     throughArrivals.length === 3 && spread(throughArrivals) >= 50,
     `arrivals (ms) direct [${directArrivals}], through [${throughArrivals}]`,
+  );
+  const directResume = await resumedCall(everythingUrl);
+  const throughResume = await resumedCall(mcpUrl, issuer.token);
+  check(
+    'through the middleware: a dropped SSE response resumes (GET with Last-Event-ID replays the result)',
+    throughResume.text === 'Reconnection test completed' &&
+      throughResume.requests.some((r) => r.startsWith('GET (Last-Event-ID) 200')),
+    `direct [${directResume.requests}], through [${throughResume.requests}]`,
   );
   const npmDiff = differences(npmDirect, npmThrough);
   check(
