@@ -112,7 +112,7 @@ up: compose
 test: lint unit-test host-test integration-test python-test oauth-test conformance-test
 
 unit-test:
-	$(CARGO) test -p wasmcp-spin-authkit -p mcp-gateway -p echo-gateway
+	$(CARGO) test -p wasmcp-spin-authkit -p mcp-gateway -p echo-gateway -p proxy-gateway
 
 host-test:
 	$(CARGO) test --profile host -p authkit-host --lib --bins --test serve --test cli --test dev_issuer
@@ -181,7 +181,7 @@ bench-cache: fixtures
 
 lint:
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy -p wasmcp-spin-authkit -p mcp-gateway -p echo-gateway --all-targets -- -D warnings
+	$(CARGO) clippy -p wasmcp-spin-authkit -p mcp-gateway -p echo-gateway -p proxy-gateway --all-targets -- -D warnings
 	$(CARGO) clippy -p wasmcp-spin-authkit --target $(WASM_TARGET) -- -D warnings
 
 size: middleware
