@@ -747,9 +747,17 @@ fn run_until(args: &[&str], until: &str) -> (Process, Vec<String>) {
         .expect("start authkit-host");
     let stdout = child.stdout.take().unwrap();
     let process = Process(child);
+    // Keep draining stdout after `until`: a closed pipe would make the child's
+    // next print fail and take the server down mid-test.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
     let mut lines = Vec::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
+    while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(120)) {
         let done = line.starts_with(until);
         lines.push(line);
         if done {
@@ -840,7 +848,9 @@ fn serve_with_dev_issuer_points_the_component_at_it() {
     let issuer = all["authkit_issuer"].as_str().unwrap();
     assert!(lines.contains(&format!("Issuer:                 {issuer}")));
     assert_eq!(all["authkit_jwks_uri"], format!("{issuer}/jwks"));
-    assert_eq!(all["authkit_audience"], mcp);
+    // Both loopback spellings, since clients may use either (RFC 8707 resource).
+    let localhost = mcp.replace("127.0.0.1", "localhost");
+    assert_eq!(all["authkit_audience"], format!("{mcp},{localhost}"));
     assert_eq!(all["other"], "1");
     let issuer_addr: SocketAddr = issuer.strip_prefix("http://").unwrap().parse().unwrap();
     verify(issuer_addr, &token_in(&lines), &mcp);
