@@ -111,22 +111,23 @@ pub fn decide(
         Ok(token) => token,
         Err(rejection) => return reject(rejection),
     };
-    if token.len() > MAX_TOKEN_BYTES {
-        // Refused before any key is fetched for it.
-        return reject(Rejection::InvalidToken(TokenError::TooLarge));
-    }
     let policy = policy(config);
+    // Shape and header first: malformed tokens never cost a key lookup or fetch.
+    let parsed = match token::parse(token, &policy) {
+        Ok(parsed) => parsed,
+        Err(err) => return reject(Rejection::InvalidToken(err)),
+    };
     let verified = match &config.inline_keys {
-        Some(inline) => token::verify(token, inline, &policy, now),
+        Some(inline) => token::verify_parsed(&parsed, inline, &policy, now),
         None => {
             let fetched = match keys.keys(config) {
                 Ok(keys) => keys,
                 Err(_) => return Decision::Respond(challenge::keys_unavailable(KEYS_UNAVAILABLE)),
             };
-            match token::verify(token, &fetched, &policy, now) {
+            match token::verify_parsed(&parsed, &fetched, &policy, now) {
                 // The provider may have rotated its keys since they were cached.
                 Err(TokenError::UnknownKey) => match keys.refreshed_keys(config) {
-                    Some(refreshed) => token::verify(token, &refreshed, &policy, now),
+                    Some(refreshed) => token::verify_parsed(&parsed, &refreshed, &policy, now),
                     None => Err(TokenError::UnknownKey),
                 },
                 result => result,

@@ -215,13 +215,18 @@ impl<'de> Deserialize<'de> for NumericDate {
     }
 }
 
-/// Verifies a compact JWS access token at time `now` (Unix seconds).
-pub fn verify(
-    token: &str,
-    keys: &KeySet,
-    policy: &Policy,
-    now: u64,
-) -> Result<VerifiedToken, TokenError> {
+/// A token whose shape and header passed the checks that need no keys.
+#[derive(Debug)]
+pub struct ParsedToken<'a> {
+    token: &'a str,
+    payload_b64: &'a str,
+    alg: Algorithm,
+    kid: Option<String>,
+}
+
+/// The checks that need no keys: size, compact shape, header (`alg` allowed,
+/// no `crit`). Done before any key is fetched, so junk costs no JWKS lookup.
+pub fn parse<'a>(token: &'a str, policy: &Policy) -> Result<ParsedToken<'a>, TokenError> {
     if token.len() > policy.max_token_bytes {
         return Err(TokenError::TooLarge);
     }
@@ -233,13 +238,37 @@ pub fn verify(
     let alg = Algorithm::from_name(&header.alg)
         .filter(|alg| policy.algorithms.contains(*alg))
         .ok_or(TokenError::UnsupportedAlgorithm)?;
-    let key = keys.select(alg, header.kid.as_deref())?;
+    Ok(ParsedToken {
+        token,
+        payload_b64,
+        alg,
+        kid: header.kid,
+    })
+}
 
-    key.verify_token(token, library_options(policy, now))
+/// Verifies a compact JWS access token at time `now` (Unix seconds).
+pub fn verify(
+    token: &str,
+    keys: &KeySet,
+    policy: &Policy,
+    now: u64,
+) -> Result<VerifiedToken, TokenError> {
+    verify_parsed(&parse(token, policy)?, keys, policy, now)
+}
+
+/// Signature and claims of a token that passed [`parse`].
+pub fn verify_parsed(
+    parsed: &ParsedToken<'_>,
+    keys: &KeySet,
+    policy: &Policy,
+    now: u64,
+) -> Result<VerifiedToken, TokenError> {
+    let key = keys.select(parsed.alg, parsed.kid.as_deref())?;
+    key.verify_token(parsed.token, library_options(policy, now))
         .map_err(map_library_error)?;
 
     // Signature verified: the claims are the issuer's; now hold them to our rules.
-    let claims: Claims = decode_json(payload_b64).ok_or(TokenError::InvalidClaims)?;
+    let claims: Claims = decode_json(parsed.payload_b64).ok_or(TokenError::InvalidClaims)?;
     check_claims(&claims, policy, now)?;
     let scopes = claims.scopes();
     Ok(VerifiedToken {

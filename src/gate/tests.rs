@@ -631,3 +631,23 @@ fn authorization_server_metadata_is_served_on_the_mcp_origin() {
         assert_eq!(r.status, 503);
     }
 }
+
+#[test]
+fn malformed_tokens_never_reach_the_key_source() {
+    let header_only = ts::b64(br#"{"alg":"none"}"#);
+    for junk in ["garbage", "a.b.c", &format!("{header_only}.e30.c2ln")] {
+        let mut keys = FakeKeys::ok();
+        let auth = bearer(junk);
+        let r = respond(decide(
+            &req("POST", "/mcp", &auth),
+            &config(),
+            &mut keys,
+            ts::NOW,
+        ));
+        assert_eq!(r.status, 401, "{junk}");
+        assert_eq!(
+            keys.calls, 0,
+            "{junk}: no key lookup for a token that cannot verify"
+        );
+    }
+}
