@@ -18,6 +18,7 @@
 //! # anyhow::Ok(())
 //! ```
 
+mod background;
 mod config_store;
 pub mod dev_issuer;
 mod keyvalue;
@@ -29,11 +30,12 @@ use std::hash::{Hash as _, Hasher as _};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::sync::oneshot;
+
+use background::Background;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -228,8 +230,7 @@ impl Host {
         Ok(RunningServer {
             addr,
             key_value,
-            stop: Some(stop),
-            thread: Some(thread),
+            background: Background::new(stop, thread),
         })
     }
 }
@@ -238,8 +239,7 @@ impl Host {
 pub struct RunningServer {
     addr: SocketAddr,
     key_value: KeyValueData,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    background: Background,
 }
 
 impl RunningServer {
@@ -259,31 +259,14 @@ impl RunningServer {
     }
 
     /// Stops the server, waiting briefly for in-flight requests.
-    pub fn shutdown(mut self) {
-        self.stop();
+    pub fn shutdown(self) {
+        drop(self);
     }
 
     /// Blocks until the server stops (which it only does when its thread
     /// dies: for a process that just serves).
-    pub fn wait(mut self) {
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for RunningServer {
-    fn drop(&mut self) {
-        self.stop();
+    pub fn wait(self) {
+        self.background.wait();
     }
 }
 

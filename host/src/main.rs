@@ -88,11 +88,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Command>
     let mut dev_issuer = None;
 
     while let Some(arg) = args.next() {
-        // Accept both `--flag value` and `--flag=value`.
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
+        let (flag, inline) = split_flag(&arg);
         let mut value = |what: &str| -> anyhow::Result<String> {
             match inline.clone() {
                 Some(v) => Ok(v),
@@ -154,15 +150,21 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Command>
     }))
 }
 
+/// `--flag=value` → (`--flag`, Some(`value`)); anything else as is (the value,
+/// if any, is the next argument).
+fn split_flag(arg: &str) -> (String, Option<String>) {
+    match arg.split_once('=') {
+        Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+        _ => (arg.to_string(), None),
+    }
+}
+
 fn parse_dev_issuer_args(args: impl Iterator<Item = String>) -> anyhow::Result<Command> {
     let mut args = args.into_iter();
     let mut listen = default_dev_issuer();
     let mut audience = DEFAULT_MCP_URL.to_string();
     while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
+        let (flag, inline) = split_flag(&arg);
         let mut value = |what: &str| -> anyhow::Result<String> {
             match inline.clone() {
                 Some(v) => Ok(v),

@@ -27,10 +27,10 @@
 mod oauth;
 mod signer;
 
+use crate::background::Background;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _};
@@ -58,8 +58,7 @@ const MAX_BODY: usize = 64 * 1024;
 pub struct DevIssuer {
     issuer: Arc<Issuer>,
     addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    background: Background,
 }
 
 impl DevIssuer {
@@ -102,8 +101,7 @@ impl DevIssuer {
         Ok(DevIssuer {
             issuer,
             addr,
-            stop: Some(stop),
-            thread: Some(thread),
+            background: Background::new(stop, thread),
         })
     }
 
@@ -144,30 +142,13 @@ impl DevIssuer {
     }
 
     /// Stops the issuer.
-    pub fn shutdown(mut self) {
-        self.stop();
+    pub fn shutdown(self) {
+        drop(self);
     }
 
     /// Blocks for as long as the issuer runs (for a process that only issues).
-    pub fn wait(mut self) {
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for DevIssuer {
-    fn drop(&mut self) {
-        self.stop();
+    pub fn wait(self) {
+        self.background.wait();
     }
 }
 
