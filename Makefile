@@ -190,3 +190,6 @@ size: middleware
 clean:
 	$(CARGO) clean
 	rm -rf $(BUILD_DIR) $(SERVER)
+
+# Fragments: security (fuzz, deny), size, bench. Each file owns its own targets.
+include $(wildcard mk/*.mk)
