@@ -22,7 +22,8 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// GETs `url` with `Accept: application/json`; the body of a 200 and its
 /// `Cache-Control: max-age`, or why not.
 pub fn get_json(url: &Url) -> Result<Fetched, String> {
-    let deadline = monotonic_clock::now() + DEADLINE.as_nanos() as u64;
+    // Saturating: a host clock near u64::MAX must not wrap the deadline into the past.
+    let deadline = monotonic_clock::now().saturating_add(DEADLINE.as_nanos() as u64);
     let request = build_request(url)?;
     let options = RequestOptions::new();
     // Hosts may not support every timeout; the deadline below still applies.
