@@ -9,7 +9,8 @@ use crate::config::{Config, ConfigError, MAX_TOKEN_BYTES};
 use crate::jwks::KeySet;
 use crate::metadata;
 use crate::reply::Reply;
-use crate::token::{self, Policy, TokenError};
+use crate::token::{self, ParsedToken, Policy, TokenError, VerifiedToken};
+use crate::verified::Proof;
 
 /// The parts of an incoming request the decision needs.
 #[derive(Clone, Copy, Debug)]
@@ -58,6 +59,14 @@ pub trait KeySource {
             detail: "no authorization server metadata source".into(),
         })
     }
+
+    /// Whether an earlier request recorded this signature check ([`crate::verified`]).
+    fn signature_verified(&mut self, _proof: &Proof) -> bool {
+        false
+    }
+
+    /// Records a good signature check for later requests.
+    fn remember_signature(&mut self, _proof: &Proof, _expires_at: u64) {}
 }
 
 /// What to do with a request.
@@ -118,16 +127,16 @@ pub fn decide(
         Err(err) => return reject(Rejection::InvalidToken(err)),
     };
     let verified = match &config.inline_keys {
-        Some(inline) => token::verify_parsed(&parsed, inline, &policy, now),
+        Some(inline) => verify(&parsed, inline, &policy, now, keys),
         None => {
             let fetched = match keys.keys(config) {
                 Ok(keys) => keys,
                 Err(_) => return Decision::Respond(challenge::keys_unavailable(KEYS_UNAVAILABLE)),
             };
-            match token::verify_parsed(&parsed, &fetched, &policy, now) {
+            match verify(&parsed, &fetched, &policy, now, keys) {
                 // The provider may have rotated its keys since they were cached.
                 Err(TokenError::UnknownKey) => match keys.refreshed_keys(config) {
-                    Some(refreshed) => token::verify_parsed(&parsed, &refreshed, &policy, now),
+                    Some(refreshed) => verify(&parsed, &refreshed, &policy, now, keys),
                     None => Err(TokenError::UnknownKey),
                 },
                 result => result,
@@ -141,6 +150,25 @@ pub fn decide(
         }),
         Err(err) => reject(Rejection::InvalidToken(err)),
     }
+}
+
+/// Verifies `parsed` against `key_set`, skipping the signature check when an
+/// earlier request recorded it for these exact keys and token; the claims are
+/// always checked at `now`.
+fn verify(
+    parsed: &ParsedToken<'_>,
+    key_set: &KeySet,
+    policy: &Policy,
+    now: u64,
+    source: &mut dyn KeySource,
+) -> Result<VerifiedToken, TokenError> {
+    let proof = Proof::new(key_set.fingerprint(), parsed.compact());
+    if source.signature_verified(&proof) {
+        return token::verified_claims(parsed, policy, now);
+    }
+    let verified = token::verify_parsed(parsed, key_set, policy, now)?;
+    source.remember_signature(&proof, verified.expires_at);
+    Ok(verified)
 }
 
 /// The token policy implied by the configuration.

@@ -180,6 +180,8 @@ impl Entry {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KeySet {
     entries: Vec<Entry>,
+    /// SHA-256 of the document: what a remembered signature check is bound to.
+    fingerprint: [u8; 32],
 }
 
 /// The members of a JWK we read; others (`x5c`, `x5t`, ...) are ignored.
@@ -230,7 +232,15 @@ impl KeySet {
         if entries.is_empty() {
             return Err(JwksError::NoUsableKeys);
         }
-        Ok(Self { entries })
+        Ok(Self {
+            entries,
+            fingerprint: crate::verified::fingerprint(document),
+        })
+    }
+
+    /// SHA-256 of the exact document the set was parsed from.
+    pub fn fingerprint(&self) -> &[u8; 32] {
+        &self.fingerprint
     }
 
     /// Number of usable keys.

@@ -24,6 +24,7 @@ pub mod jwks;
 pub mod metadata;
 pub mod reply;
 pub mod token;
+pub mod verified;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;

@@ -141,3 +141,16 @@ pub fn with_header(token: &str, header: &Value) -> String {
     let rest = token.split_once('.').unwrap().1;
     format!("{}.{rest}", b64(header.to_string().as_bytes()))
 }
+
+/// A key-value store in memory.
+#[derive(Default)]
+pub struct MemoryStore(pub std::collections::HashMap<String, Vec<u8>>);
+
+impl crate::cache::Store for MemoryStore {
+    fn get(&mut self, key: &str) -> Option<Vec<u8>> {
+        self.0.get(key).cloned()
+    }
+    fn set(&mut self, key: &str, value: &[u8]) {
+        self.0.insert(key.to_owned(), value.to_vec());
+    }
+}

@@ -224,6 +224,13 @@ pub struct ParsedToken<'a> {
     kid: Option<String>,
 }
 
+impl ParsedToken<'_> {
+    /// The compact serialization, as received.
+    pub fn compact(&self) -> &str {
+        self.token
+    }
+}
+
 /// The checks that need no keys: size, compact shape, header (`alg` allowed,
 /// no `crit`). Done before any key is fetched, so junk costs no JWKS lookup.
 pub fn parse<'a>(token: &'a str, policy: &Policy) -> Result<ParsedToken<'a>, TokenError> {
@@ -266,8 +273,17 @@ pub fn verify_parsed(
     let key = keys.select(parsed.alg, parsed.kid.as_deref())?;
     key.verify_token(parsed.token, library_options(policy, now))
         .map_err(map_library_error)?;
+    verified_claims(parsed, policy, now)
+}
 
-    // Signature verified: the claims are the issuer's; now hold them to our rules.
+/// The claims of a token whose signature is known to be good (just checked, or
+/// remembered from an earlier request: [`crate::verified`]), held to the policy
+/// at time `now`.
+pub fn verified_claims(
+    parsed: &ParsedToken<'_>,
+    policy: &Policy,
+    now: u64,
+) -> Result<VerifiedToken, TokenError> {
     let claims: Claims = decode_json(parsed.payload_b64).ok_or(TokenError::InvalidClaims)?;
     check_claims(&claims, policy, now)?;
     let scopes = claims.scopes();

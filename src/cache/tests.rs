@@ -1,18 +1,5 @@
-use std::collections::HashMap;
-
 use super::*;
-
-#[derive(Default)]
-struct MemoryStore(HashMap<String, Vec<u8>>);
-
-impl Store for MemoryStore {
-    fn get(&mut self, key: &str) -> Option<Vec<u8>> {
-        self.0.get(key).cloned()
-    }
-    fn set(&mut self, key: &str, value: &[u8]) {
-        self.0.insert(key.to_owned(), value.to_vec());
-    }
-}
+use crate::test_support::MemoryStore;
 
 /// Serves a scripted body (or an error) and counts fetches.
 struct Origin {

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::discovery::{self, MetadataDiscovery};
 use crate::gate::{KeySource, KeysUnavailable};
 use crate::jwks::KeySet;
+use crate::verified::{Proof, VerifiedSignatures};
 
 /// The key-value store label Spin grants with `key_value_stores = ["default"]`.
 const STORE_LABEL: &str = "default";
@@ -104,6 +105,19 @@ impl KeySource for IssuerSource {
 
     fn server_metadata(&mut self, config: &Config) -> Result<Vec<u8>, KeysUnavailable> {
         self.metadata(config).map_err(unavailable)
+    }
+
+    fn signature_verified(&mut self, proof: &Proof) -> bool {
+        let now = self.now;
+        self.store()
+            .is_some_and(|store| VerifiedSignatures::new(store, now).contains(proof))
+    }
+
+    fn remember_signature(&mut self, proof: &Proof, expires_at: u64) {
+        let now = self.now;
+        if let Some(store) = self.store() {
+            VerifiedSignatures::new(store, now).insert(proof, expires_at);
+        }
     }
 }
 

@@ -41,7 +41,7 @@ struct Middleware;
 
 impl Guest for Middleware {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
-        let config = Config::from_lookup(|name| store::get(name).map_err(|_| ()));
+        let config = read_config();
         if let Err(err) = &config {
             eprintln!("authkit: configuration error: {err}");
         }
@@ -50,6 +50,20 @@ impl Guest for Middleware {
             Decision::Forward => gateway::handle(request, response_out),
             Decision::Respond(reply) => respond::write(response_out, &reply),
         }
+    }
+}
+
+/// The configuration from Spin variables: one `get-all` host call rather than one
+/// `get` per variable; per-variable `get`s if the host refuses `get-all`.
+fn read_config() -> Result<Config, crate::config::ConfigError> {
+    match store::get_all() {
+        Ok(all) => Config::from_lookup(|name| {
+            Ok(all
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone()))
+        }),
+        Err(_) => Config::from_lookup(|name| store::get(name).map_err(|_| ())),
     }
 }
 

@@ -651,3 +651,178 @@ fn malformed_tokens_never_reach_the_key_source() {
         );
     }
 }
+
+/// Hostile request parts (huge, non-UTF-8, control characters, many values) get a
+/// 4xx: no panic (a trap, i.e. an empty 500, in the release build), no fetch, and
+/// no part of the credential repeated in the answer.
+#[test]
+fn hostile_request_parts_never_panic_nor_echo() {
+    let secret = "SECRETsecretSECRETsecret";
+    let big = format!("{secret}{}", "A".repeat(1 << 20));
+    let authorizations: Vec<Vec<Vec<u8>>> = vec![
+        bearer(&big),
+        bearer(&format!("{secret}.{secret}.{secret}")),
+        bearer(&format!("{secret}\"\r\n{secret}")),
+        vec![b"Bearer".to_vec()],
+        vec![b"Bearer ".to_vec()],
+        vec![b"Bearer \t ".to_vec()],
+        vec![format!("Bearer {secret}\u{ff}").into_bytes()],
+        vec![[b"Bearer ".as_slice(), &[0xff, 0xfe], secret.as_bytes()].concat()],
+        vec![format!("Basic {secret}").into_bytes()],
+        vec![format!("Bearer {secret}").into_bytes(); 200],
+        vec![format!("{secret} {secret}").into_bytes()],
+        vec![Vec::new()],
+    ];
+    let long_path = format!("/{}", "%".repeat(100_000));
+    let parts = [
+        ("127.0.0.1:3000", "/mcp", None),
+        ("127.0.0.1:99999999999", "/mcp", Some("https")),
+        (&*"a".repeat(70_000), "/mcp", Some("ftp, https")),
+        ("[::1]:3000", &*long_path, Some("\u{0}")),
+        ("h\u{e9}", "/mcp\r\n", None),
+        (
+            "127.0.0.1",
+            "/.well-known/oauth-protected-resource/\u{1}",
+            None,
+        ),
+    ];
+    for authorization in &authorizations {
+        for (authority, path, forwarded_proto) in parts {
+            let mut keys = FakeKeys::ok();
+            let mut request = req("POST", path, authorization);
+            request.authority = authority;
+            request.forwarded_proto = forwarded_proto;
+            let r = respond(decide(&request, &config(), &mut keys, ts::NOW));
+            assert!(
+                (200..500).contains(&r.status),
+                "{} for {:?}",
+                r.status,
+                String::from_utf8_lossy(&authorization[0][..authorization[0].len().min(40)])
+            );
+            assert_eq!(keys.calls, 0);
+            let answer = format!("{:?}{}", r.headers, String::from_utf8_lossy(&r.body));
+            assert!(!answer.contains(secret), "echoed: {answer}");
+        }
+    }
+}
+
+/// Remembers signature checks in memory, as the edge does in the key-value store.
+struct RememberingKeys {
+    keys: KeySet,
+    store: ts::MemoryStore,
+    now: u64,
+}
+
+impl RememberingKeys {
+    fn serving(keys: KeySet) -> Self {
+        Self {
+            keys,
+            store: ts::MemoryStore::default(),
+            now: ts::NOW,
+        }
+    }
+    fn remembered(&self) -> usize {
+        self.store.0.len()
+    }
+}
+
+impl KeySource for RememberingKeys {
+    fn keys(&mut self, _: &Config) -> Result<KeySet, KeysUnavailable> {
+        Ok(self.keys.clone())
+    }
+    fn signature_verified(&mut self, proof: &Proof) -> bool {
+        crate::verified::VerifiedSignatures::new(&mut self.store, self.now).contains(proof)
+    }
+    fn remember_signature(&mut self, proof: &Proof, expires_at: u64) {
+        crate::verified::VerifiedSignatures::new(&mut self.store, self.now)
+            .insert(proof, expires_at)
+    }
+}
+
+#[test]
+fn a_remembered_signature_still_has_its_claims_checked_every_time() {
+    let token = valid_token();
+    let auth = bearer(&token);
+    let mut source = RememberingKeys::serving(ts::key_set(&ts::jwks_value()));
+    let decide_at = |source: &mut RememberingKeys, config: &Result<Config, ConfigError>, now| {
+        source.now = now;
+        decide(&req("POST", "/mcp", &auth), config, source, now)
+    };
+    assert_eq!(
+        decide_at(&mut source, &config(), ts::NOW),
+        Decision::Forward
+    );
+    assert_eq!(source.remembered(), 1);
+    assert_eq!(
+        decide_at(&mut source, &config(), ts::NOW + 1),
+        Decision::Forward
+    );
+
+    // Expiry and configuration still apply to the remembered token.
+    let expired = respond(decide_at(&mut source, &config(), ts::NOW + 7200));
+    assert_eq!(expired.status, 401);
+    assert!(expired
+        .header("www-authenticate")
+        .unwrap()
+        .contains("Token has expired"));
+    let other_audience = config_with(&[(var::AUDIENCE, "https://elsewhere.example/mcp")]);
+    let refused = respond(decide_at(&mut source, &other_audience, ts::NOW + 1));
+    assert!(refused
+        .header("www-authenticate")
+        .unwrap()
+        .contains("Invalid token audience"));
+}
+
+#[test]
+fn the_record_is_what_skips_the_signature_check() {
+    let token = valid_token();
+    let (signed, signature) = token.rsplit_once('.').unwrap();
+    let forged = format!("{signed}.{}", signature.chars().rev().collect::<String>());
+    let auth = bearer(&forged);
+    let key_set = ts::key_set(&ts::jwks_value());
+    let mut source = RememberingKeys::serving(key_set.clone());
+
+    let refused = respond(decide(
+        &req("POST", "/mcp", &auth),
+        &config(),
+        &mut source,
+        ts::NOW,
+    ));
+    assert_eq!(refused.status, 401);
+    assert_eq!(source.remembered(), 0, "failed checks are never recorded");
+
+    let proof = Proof::new(key_set.fingerprint(), &forged);
+    source.remember_signature(&proof, ts::NOW + 3600);
+    let decision = decide(&req("POST", "/mcp", &auth), &config(), &mut source, ts::NOW);
+    assert_eq!(decision, Decision::Forward);
+}
+
+#[test]
+fn a_changed_key_set_forgets_earlier_checks() {
+    let token = valid_token();
+    let auth = bearer(&token);
+    let mut source = RememberingKeys::serving(ts::key_set(&ts::jwks_value()));
+    assert_eq!(
+        decide(&req("POST", "/mcp", &auth), &config(), &mut source, ts::NOW),
+        Decision::Forward
+    );
+
+    // The provider removes the token's key: the record no longer applies.
+    let mut without_rsa = ts::jwks_value();
+    without_rsa["keys"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|k| k["kty"] != "RSA");
+    source.keys = ts::key_set(&without_rsa);
+    let refused = respond(decide(
+        &req("POST", "/mcp", &auth),
+        &config(),
+        &mut source,
+        ts::NOW + 1,
+    ));
+    assert_eq!(refused.status, 401);
+    assert!(refused
+        .header("www-authenticate")
+        .unwrap()
+        .contains("Unknown signing key"));
+}
