@@ -15,7 +15,7 @@ use jwt_simple::reexports::ct_codecs::{Base64, Decoder as _};
 use serde_json::{json, Map, Value};
 use url::Url;
 
-use super::signer::{constant_time_eq, random_token, s256, AccessToken, Signer};
+use super::signer::{constant_time_eq, random_token, s256, secret_key, AccessToken, Signer};
 
 /// Subject of tokens from the authorization-code flow (automatic login).
 pub const DEV_USER: &str = "dev-user";
@@ -142,6 +142,8 @@ struct Refresh {
 #[derive(Default)]
 struct State {
     clients: HashMap<String, Client>,
+    /// Authorization codes and refresh tokens are kept under [`secret_key`], never as
+    /// themselves: a lookup compares digests, so its timing says nothing about them.
     codes: HashMap<String, Code>,
     /// Redeemed codes (until they would have expired) -> their grant: a second
     /// redemption revokes what the first one issued (RFC 6749 §4.1.2).
@@ -577,7 +579,7 @@ impl Issuer {
         }
         let code = random_token(32);
         state.codes.insert(
-            code.clone(),
+            secret_key(&code),
             Code {
                 client_id: client_id.to_string(),
                 redirect_uri: redirect_uri.clone(),
@@ -674,9 +676,10 @@ impl Issuer {
                 "code is missing",
             );
         };
+        let code = secret_key(code);
         // Single use: whatever happens next, this code is spent.
-        let Some(entry) = state.codes.remove(code) else {
-            if let Some((grant, _)) = state.used_codes.get(code).cloned() {
+        let Some(entry) = state.codes.remove(&code) else {
+            if let Some((grant, _)) = state.used_codes.get(&code).cloned() {
                 state.revoke_grant(&grant);
                 return invalid_grant(
                     "authorization code already used (its refresh token is revoked)",
@@ -686,7 +689,7 @@ impl Issuer {
         };
         state
             .used_codes
-            .insert(code.to_string(), (entry.grant.clone(), entry.expires));
+            .insert(code, (entry.grant.clone(), entry.expires));
         if now > entry.expires {
             return invalid_grant("authorization code expired");
         }
@@ -752,13 +755,14 @@ impl Issuer {
                 "refresh_token is missing",
             );
         };
-        match state.refresh_tokens.get(token) {
+        let token = secret_key(token);
+        match state.refresh_tokens.get(&token) {
             Some(r) if r.client_id != client_id => {
                 return invalid_grant("refresh token was issued to another client")
             }
             Some(_) => {}
             None => {
-                if let Some((grant, _)) = state.retired_refresh_tokens.get(token).cloned() {
+                if let Some((grant, _)) = state.retired_refresh_tokens.get(&token).cloned() {
                     state.revoke_grant(&grant);
                     return invalid_grant(
                         "refresh token already used (rotated); the grant is revoked",
@@ -767,10 +771,12 @@ impl Issuer {
                 return invalid_grant("unknown or expired refresh token");
             }
         }
-        let old = state.refresh_tokens.remove(token).expect("checked above");
+        let Some(old) = state.refresh_tokens.remove(&token) else {
+            return invalid_grant("unknown or expired refresh token");
+        };
         state
             .retired_refresh_tokens
-            .insert(token.to_string(), (old.grant.clone(), old.expires));
+            .insert(token, (old.grant.clone(), old.expires));
         let scope = match params.one("scope").ok().flatten().map(normalize_scope) {
             Some(Ok(s)) if !s.is_empty() => {
                 let granted: Vec<&str> = old.scope.split(' ').collect();
@@ -898,7 +904,7 @@ impl Issuer {
         if let Some(refresh) = refresh {
             let token = random_token(32);
             body["refresh_token"] = json!(token);
-            state.refresh_tokens.insert(token, refresh);
+            state.refresh_tokens.insert(secret_key(&token), refresh);
         }
         Reply::json(StatusCode::OK, &body)
     }

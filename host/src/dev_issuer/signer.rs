@@ -105,9 +105,20 @@ pub(crate) fn s256(verifier: &str) -> String {
     b64url(&hmac_sha256::Hash::hash(verifier.as_bytes()))
 }
 
-/// Compares secrets without an early exit on the first differing byte.
+/// Compares secrets without an early exit on the first differing byte (only the
+/// length, which is public, may end it early). `black_box` keeps the optimiser
+/// from turning the fold back into a short-circuiting comparison.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && std::hint::black_box(a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y))) == 0
+}
+
+/// The map key under which a bearer secret (authorization code, refresh token) is
+/// stored and looked up: base64url(SHA-256(secret)). Hash-map lookups end in an
+/// ordinary `==` on the key; on a digest, its timing reveals nothing usable about
+/// the secret (finding a secret from digest prefixes is a preimage search).
+pub(crate) fn secret_key(secret: &str) -> String {
+    s256(secret)
 }
 
 #[cfg(test)]
@@ -172,5 +183,13 @@ mod tests {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+
+    #[test]
+    fn secrets_are_stored_as_digests() {
+        let code = random_token(32);
+        assert_eq!(secret_key(&code), secret_key(&code));
+        assert_ne!(secret_key(&code), code);
+        assert_ne!(secret_key(&code), secret_key(&random_token(32)));
     }
 }
