@@ -163,11 +163,8 @@ impl Server {
     ) -> Response<Body> {
         let start = Instant::now();
         let method = req.method().clone();
-        let path = req
-            .uri()
-            .path_and_query()
-            .map(|p| p.to_string())
-            .unwrap_or_default();
+        // The path only: a query may carry secrets (`?access_token=…`, codes).
+        let path = req.uri().path().to_string();
         let resp = match self.run_guest(req, client).await {
             Ok(resp) => resp,
             Err(e) => {
