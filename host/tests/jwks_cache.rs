@@ -391,3 +391,36 @@ fn scopes_audiences_and_server_metadata() {
         assert_eq!(r.json()["jwks_uri"], idp.url("/jwks"));
     }
 }
+
+/// A good signature check is remembered in the store (the per-request instance
+/// keeps nothing), yet the token still expires on time and a removed key still
+/// refuses it: the record is bound to the exact JWKS.
+#[test]
+fn remembered_signatures_still_expire() {
+    let idp = Idp::start();
+    let server = start(
+        &[
+            ("authkit_issuer", idp.issuer()),
+            ("authkit_jwks_uri", idp.url("/jwks")),
+            ("authkit_audience", AUDIENCE.to_owned()),
+            ("authkit_leeway_seconds", "0".to_owned()),
+        ],
+        &["default"],
+    );
+    let short = Claims::create(jwt_simple::prelude::Duration::from_secs(2))
+        .with_issuer(idp.issuer())
+        .with_audience(AUDIENCE);
+    let token = keys().rsa.sign(short).unwrap();
+    assert_eq!(status(&server, &token), 200);
+    let remembered = server
+        .key_value()
+        .keys("default")
+        .into_iter()
+        .filter(|k| k.starts_with("authkit/v1/verified/"))
+        .count();
+    assert_eq!(remembered, 1, "one signature check recorded");
+    assert_eq!(status(&server, &token), 200);
+
+    std::thread::sleep(std::time::Duration::from_millis(3100));
+    assert_eq!(status(&server, &token), 401, "expired despite the record");
+}
