@@ -1,0 +1,65 @@
+//! Authorization server metadata documents through `discovery::jwks_uri` and the
+//! `MetadataDiscovery` fetcher, for a fuzzer-chosen issuer. Input: the issuer on
+//! the first line, the document after it. Asserts: no panic; a `jwks_uri` is only
+//! taken from a document whose `issuer` is exactly the configured one, and is an
+//! https (or loopback http) URL without fragment or credentials; discovery
+//! succeeds exactly when that document is acceptable.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
+use url::Url;
+use wasmcp_spin_authkit::cache::{Fetched, Fetcher};
+use wasmcp_spin_authkit::config;
+use wasmcp_spin_authkit::discovery::{self, MetadataDiscovery};
+
+/// Serves the same document at every URL.
+struct Everywhere<'a>(&'a [u8], usize);
+
+impl Fetcher for Everywhere<'_> {
+    fn fetch(&mut self, _: &Url) -> Result<Fetched, String> {
+        self.1 += 1;
+        Ok(Fetched {
+            body: self.0.to_vec(),
+            max_age: None,
+        })
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let (issuer, document) = match data.iter().position(|b| *b == b'\n') {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &b""[..]),
+    };
+    let Ok(issuer) = std::str::from_utf8(issuer) else {
+        return;
+    };
+    let result = discovery::jwks_uri(document, issuer);
+    if let Ok(url) = &result {
+        let doc: Value = serde_json::from_slice(document).expect("accepted: JSON");
+        assert_eq!(
+            doc["issuer"].as_str(),
+            Some(issuer),
+            "issuer mismatch accepted"
+        );
+        assert!(url.scheme() == "https" || config::is_loopback(url), "{url}");
+        assert!(url.fragment().is_none() && url.username().is_empty() && url.password().is_none());
+    }
+
+    let urls = discovery::metadata_urls(issuer);
+    let _ = MetadataDiscovery::cache_url(issuer);
+    let mut fetcher = Everywhere(document, 0);
+    let mut discovery = MetadataDiscovery {
+        fetcher: &mut fetcher,
+        issuer,
+    };
+    let dummy = Url::parse("https://unused.test/").unwrap();
+    let found = discovery.fetch(&dummy);
+    let parseable = urls.iter().filter(|u| Url::parse(u).is_ok()).count();
+    assert_eq!(found.is_ok(), result.is_ok() && parseable > 0);
+    if found.is_ok() {
+        assert_eq!(fetcher.1, 1);
+    } else {
+        assert_eq!(fetcher.1, parseable);
+    }
+});
