@@ -42,6 +42,8 @@ pub enum TokenError {
     UnsupportedAlgorithm,
     /// The header lists critical extensions (`crit`); we understand none (RFC 7515 §4.1.11).
     UnsupportedCritical,
+    /// `typ` names another kind of JWT than an access token (RFC 8725 §3.11).
+    UnsupportedType,
     /// No key in the set matches.
     UnknownKey,
     /// No `kid` and several candidate keys.
@@ -74,6 +76,7 @@ impl TokenError {
             Self::Malformed => "Invalid token format",
             Self::UnsupportedAlgorithm => "Unsupported token algorithm",
             Self::UnsupportedCritical => "Unsupported critical token header",
+            Self::UnsupportedType => "Unsupported token type",
             Self::UnknownKey => "Unknown signing key",
             Self::AmbiguousKey => "Token has no key id and several keys match",
             Self::AlgorithmMismatch => "Token algorithm does not match the signing key",
@@ -245,6 +248,14 @@ pub fn parse<'a>(token: &'a str, policy: &Policy) -> Result<ParsedToken<'a>, Tok
     let alg = Algorithm::from_name(&header.alg)
         .filter(|alg| policy.algorithms.contains(*alg))
         .ok_or(TokenError::UnsupportedAlgorithm)?;
+    // jwt-simple reads the header again with its own types (`jwk` as a string,
+    // `typ`, `x5c`): a header it would refuse is malformed here, before any key
+    // fetch, rather than reported as "invalid claims" after it.
+    let jose =
+        jwt_simple::prelude::Token::decode_metadata(token).map_err(|_| TokenError::Malformed)?;
+    if !jose.signature_type().is_none_or(is_access_token_type) {
+        return Err(TokenError::UnsupportedType);
+    }
     Ok(ParsedToken {
         token,
         payload_b64,
@@ -371,7 +382,70 @@ fn split_compact(token: &str) -> Result<(&str, &str), TokenError> {
 
 fn decode_json<T: for<'de> Deserialize<'de>>(segment: &str) -> Option<T> {
     let bytes = Base64UrlSafeNoPadding::decode_to_vec(segment, None).ok()?;
+    serde_json::from_slice::<UniqueMembers>(&bytes).ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+/// `typ` values an access token may carry (case-insensitive, RFC 7515 §4.1.9):
+/// the generic `JWT` that most providers send, or RFC 9068's `at+jwt`. Other
+/// types are other kinds of JWT (logout tokens, SETs, DPoP proofs) and are
+/// refused (RFC 8725 §3.11).
+fn is_access_token_type(typ: &str) -> bool {
+    ["JWT", "at+jwt", "application/at+jwt"]
+        .iter()
+        .any(|t| typ.eq_ignore_ascii_case(t))
+}
+
+/// Any JSON value in which no object repeats a member name, at any depth:
+/// duplicates are refused rather than resolved last-wins, so that no other
+/// parser (the gateway's included) can read a different value (RFC 7515 §5.2,
+/// RFC 7519 §4, RFC 8725 §3.12).
+struct UniqueMembers;
+
+impl<'de> Deserialize<'de> for UniqueMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueMembers)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueMembers {
+    type Value = UniqueMembers;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<UniqueMembers>()?.is_some() {}
+        Ok(self)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        let mut names = std::collections::HashSet::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if !names.insert(name) {
+                return Err(serde::de::Error::custom("duplicate member name"));
+            }
+            map.next_value::<UniqueMembers>()?;
+        }
+        Ok(self)
+    }
 }
 
 #[cfg(test)]

@@ -368,3 +368,94 @@ fn error_descriptions_never_echo_input() {
         assert!(d.is_ascii() && !d.contains('"') && !d.contains('\\'));
     }
 }
+
+/// Signs the exact header and payload texts with the Ed25519 key `ed-1`
+/// (jwt-simple cannot produce duplicates or arbitrary headers).
+fn sign_raw(header: &str, payload: &str) -> String {
+    let input = format!("{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()));
+    let sig = keys()
+        .ed25519
+        .key_pair()
+        .as_ref()
+        .sk
+        .sign(input.as_bytes(), None);
+    format!("{input}.{}", b64(&sig[..]))
+}
+
+/// Valid claims text followed by `rest` verbatim.
+fn raw_claims(rest: &str) -> String {
+    format!(
+        r#"{{"iss":"{ISSUER}","aud":"{AUDIENCE}","exp":{}{rest}}}"#,
+        NOW + 300
+    )
+}
+
+const ED_HEADER: &str = r#"{"alg":"EdDSA","kid":"ed-1"}"#;
+
+#[test]
+fn duplicate_members_are_refused_at_any_depth() {
+    assert!(check(&sign_raw(ED_HEADER, &raw_claims(""))).is_ok());
+    for dup in [
+        r#","role":"user","role":"admin""#,
+        r#","act":{"sub":"a","sub":"b"}"#,
+        r#","x":[{"a":1,"a":2}]"#,
+        r#","r":1,"\u0072":2"#,
+    ] {
+        assert_eq!(
+            check(&sign_raw(ED_HEADER, &raw_claims(dup))),
+            Err(TokenError::InvalidClaims),
+            "{dup}"
+        );
+    }
+    for header in [
+        r#"{"alg":"EdDSA","kid":"ed-1","x":1,"x":2}"#,
+        r#"{"alg":"EdDSA","kid":"ed-1","typ":"JWT","typ":"JWT"}"#,
+    ] {
+        assert_eq!(
+            check(&sign_raw(header, &raw_claims(""))),
+            Err(TokenError::Malformed),
+            "{header}"
+        );
+    }
+}
+
+#[test]
+fn typ_must_name_an_access_token() {
+    let with_typ = |typ: Value| {
+        let mut header = json!({"alg": "EdDSA", "kid": "ed-1"});
+        if !typ.is_null() {
+            header["typ"] = typ;
+        }
+        check(&sign_raw(&header.to_string(), &raw_claims("")))
+    };
+    for typ in ["JWT", "jwt", "at+jwt", "AT+JWT", "Application/AT+JWT"] {
+        assert!(with_typ(json!(typ)).is_ok(), "{typ}");
+    }
+    assert!(with_typ(Value::Null).is_ok());
+    for typ in [
+        "logout+jwt",
+        "secevent+jwt",
+        "dpop+jwt",
+        "application/logout+jwt",
+        "application/jwt",
+        "JOSE",
+        "application/",
+        "",
+        "at+jwt ",
+    ] {
+        assert_eq!(
+            with_typ(json!(typ)),
+            Err(TokenError::UnsupportedType),
+            "{typ}"
+        );
+    }
+    assert_eq!(with_typ(json!(1)), Err(TokenError::Malformed));
+}
+
+#[test]
+fn headers_the_verifier_cannot_read_are_malformed_before_any_key_lookup() {
+    // RFC 7517 makes `jwk` an object; jwt-simple types it as a string.
+    let header = json!({"alg": "EdDSA", "kid": "ed-1", "jwk": ed_jwk(&keys().ed25519, "ed-1")});
+    let token = sign_raw(&header.to_string(), &raw_claims(""));
+    assert_eq!(parse(&token, &policy()).err(), Some(TokenError::Malformed));
+}
