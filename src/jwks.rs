@@ -211,9 +211,12 @@ struct JwkFields {
     d: Option<serde::de::IgnoredAny>,
 }
 
+/// Keys stay raw JSON slices of the document until read one by one, so that one
+/// malformed key is skipped rather than failing the set (and no value tree is built).
 #[derive(Deserialize)]
-struct JwksDocument {
-    keys: Vec<serde_json::Value>,
+struct JwksDocument<'a> {
+    #[serde(borrow)]
+    keys: Vec<&'a serde_json::value::RawValue>,
 }
 
 impl KeySet {
@@ -225,7 +228,7 @@ impl KeySet {
         let entries: Vec<Entry> = doc
             .keys
             .into_iter()
-            .filter_map(|key| serde_json::from_value::<JwkFields>(key).ok())
+            .filter_map(|key| serde_json::from_str::<JwkFields>(key.get()).ok())
             .filter_map(Entry::from_fields)
             .take(MAX_KEYS)
             .collect();
