@@ -331,3 +331,27 @@ fn the_key_value_store_keeps_no_token() {
         }
     }
 }
+
+/// Limits: without a key-value store, a token naming an unknown `kid` costs the
+/// one discovery and one JWKS fetch of any request, not a second discovery.
+#[test]
+fn without_a_store_an_unknown_kid_costs_no_second_discovery() {
+    let idp = Idp::start();
+    let iss = idp.issuer();
+    let host = authkit_host::Host::load(composed_server()).expect("load the composed server");
+    let config = authkit_host::HostConfig::default()
+        .with_key_value_stores(Vec::<String>::new())
+        .with_variable("authkit_issuer", iss.as_str())
+        .with_variable("authkit_audience", AUDIENCE);
+    let server = host
+        .serve(config, authkit::loopback())
+        .expect("start the composed server");
+    let token = idp::with_header(
+        &rsa_token(&iss),
+        &json!({"alg": "RS256", "kid": "no-such-key"}),
+    );
+    let r = client::post_json(server.addr(), "/mcp", Some(&token), INITIALIZE);
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert_eq!(idp.hits("/.well-known/oauth-authorization-server"), 1);
+    assert_eq!(idp.hits("/jwks"), 1);
+}

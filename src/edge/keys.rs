@@ -98,6 +98,9 @@ impl KeySource for IssuerSource {
     }
 
     fn refreshed_keys(&mut self, config: &Config) -> Option<KeySet> {
+        // Without a store nothing cached can be stale (`keys` fetched moments ago),
+        // and finding the JWKS URI again would repeat discovery's fetches.
+        self.store()?;
         self.with_jwks_cache(config, |cache, uri| cache.refresh(uri, parse_keys))
             .ok()
             .flatten()
