@@ -15,7 +15,7 @@ FUZZ_DIR           := fuzz
 CARGO_FUZZ         := $(TOOLS_DIR)/bin/cargo-fuzz
 CARGO_FUZZ_VERSION := 0.13.2
 FUZZ_TARGETS       ?= token_verify token_mutate token_claims authorization_header \
-                      jwks_parse config cache_entry discovery
+                      jwks_parse config cache_entry discovery verified_store
 FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_SECONDS       ?= 600
 FUZZ_FLAGS         := -a -s none
