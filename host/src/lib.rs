@@ -235,6 +235,42 @@ impl Host {
     }
 }
 
+impl Host {
+    /// For benchmarks (`make bench-instantiate`): `n` times, creates a request's
+    /// `Store` and instantiates the component in it, as each request does, without
+    /// calling it. Returns, for each, the time to the ready instance and the time
+    /// including dropping the store.
+    #[doc(hidden)]
+    pub fn time_instantiations(&self, n: usize) -> anyhow::Result<Vec<(Duration, Duration)>> {
+        let server = Server {
+            pre: self.inner.pre.clone(),
+            variables: server::variables(&BTreeMap::new()),
+            keyvalue: KeyValueCtx {
+                data: KeyValueData::new(),
+                granted: Vec::<String>::new().into(),
+            },
+            outbound: OutboundPolicy::new(None)?,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let mut times = Vec::with_capacity(n);
+            for _ in 0..n {
+                let started = std::time::Instant::now();
+                let mut store = server.new_store();
+                let instance = server.pre.instantiate_async(&mut store).await?;
+                let ready = started.elapsed();
+                drop(instance);
+                drop(store);
+                times.push((ready, started.elapsed()));
+            }
+            Ok(times)
+        })
+    }
+}
+
 /// A server started by [`Host::serve`]; dropping it stops the server.
 pub struct RunningServer {
     addr: SocketAddr,

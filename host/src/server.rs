@@ -87,7 +87,7 @@ pub(crate) struct Server {
 type Body = HyperOutgoingBody;
 
 impl Server {
-    fn new_store(&self) -> Store<RequestState> {
+    pub(crate) fn new_store(&self) -> Store<RequestState> {
         // Guest stdout/stderr go to the host's, so component logs are visible.
         let wasi = WasiCtxBuilder::new()
             .inherit_stdout()

@@ -1,0 +1,88 @@
+# Benchmarks (not tests): `make bench` runs them all, one after the other, and
+# writes one summary to build/bench/results.md (also printed). docs/PERFORMANCE.md
+# says what each measures.
+#
+#   make bench               everything below, then the summary
+#   make bench-load          oha against the local host: A gateway alone, B RS256,
+#                            C ES256/EdDSA, D bad signature, and bench/peers/<name>/
+#   make bench-verify        signature verification: Criterion (native) vs the same
+#                            loop in a wasm32-wasip2 component under wasmtime
+#   make bench-instantiate   Store + instantiation per request, gateway vs composed
+#
+# Knobs: BENCH_DURATION (s per load run), BENCH_WARMUP (s before each),
+# BENCH_VERIFY_SECONDS (s per algorithm in the loop), BENCH_INSTANTIATIONS.
+
+OHA_VERSION          := 1.16.0
+OHA                  := $(TOOLS_DIR)/bin/oha
+BENCH_DIR            := $(BUILD_DIR)/bench
+BENCH_PEERS          ?= bench/peers
+BENCH_DURATION       ?= 10
+BENCH_WARMUP         ?= 2
+BENCH_VERIFY_SECONDS ?= 2
+BENCH_INSTANTIATIONS ?= 2000
+VERIFY_LOOP_WASM     := $(RELEASE_DIR)/examples/verify_loop.wasm
+VERIFY_LOOP_NATIVE   := $(TARGET_DIR)/release/examples/verify_loop
+HOST_EXAMPLES        := $(TARGET_DIR)/host/examples
+
+.PHONY: bench bench-tools bench-load bench-verify bench-instantiate bench-report
+
+# The HTTP load generator, pinned, project-local; plain HTTP only (no TLS stack).
+$(OHA):
+	$(CARGO) install --locked --root $(TOOLS_DIR) --no-default-features oha@$(OHA_VERSION)
+
+bench-tools: $(OHA) tools
+
+bench:
+	@mkdir -p $(BENCH_DIR)
+	@cat /proc/loadavg > $(BENCH_DIR)/loadavg-start
+	$(MAKE) --no-print-directory bench-verify
+	$(MAKE) --no-print-directory bench-instantiate
+	$(MAKE) --no-print-directory bench-load
+	@cat /proc/loadavg > $(BENCH_DIR)/loadavg-end
+	@$(MAKE) --no-print-directory bench-report
+
+# The host's per-request log lines go to $(BENCH_DIR)/load.log.
+bench-load: bench-tools fixtures
+	@mkdir -p $(BENCH_DIR)
+	$(CARGO) build --profile host -p authkit-host --example bench_load
+	$(HOST_EXAMPLES)/bench_load --oha $(OHA) \
+		--gateway $(EXAMPLE_GATEWAY) --server $(SERVER_024) --peers $(BENCH_PEERS) \
+		--duration $(BENCH_DURATION) --warmup $(BENCH_WARMUP) \
+		--out $(BENCH_DIR)/load.md 2> $(BENCH_DIR)/load.log
+
+bench-verify:
+	@mkdir -p $(BENCH_DIR)
+	$(CARGO) bench -p wasmcp-spin-authkit --bench verify
+	$(CARGO) build --release -p wasmcp-spin-authkit --example verify_loop
+	$(CARGO) build --release --target $(WASM_TARGET) -p wasmcp-spin-authkit --example verify_loop
+	$(CARGO) build --profile host -p authkit-host --example bench_verify_wasm
+	$(HOST_EXAMPLES)/bench_verify_wasm --wasm $(VERIFY_LOOP_WASM) \
+		--native $(VERIFY_LOOP_NATIVE) --criterion $(TARGET_DIR)/criterion \
+		--seconds $(BENCH_VERIFY_SECONDS) --out $(BENCH_DIR)/verify.md
+
+bench-instantiate: fixtures
+	@mkdir -p $(BENCH_DIR)
+	$(CARGO) build --profile host -p authkit-host --example bench_instantiate
+	$(HOST_EXAMPLES)/bench_instantiate --n $(BENCH_INSTANTIATIONS) \
+		--out $(BENCH_DIR)/instantiate.md \
+		"A gateway alone=$(EXAMPLE_GATEWAY)" "B middleware + gateway=$(SERVER_024)"
+
+# Assembles what the runs above wrote (a missing part says so).
+bench-report:
+	@mkdir -p $(BENCH_DIR)
+	@{ \
+		echo "# make bench"; echo; \
+		echo "- date: $$(date -u '+%Y-%m-%d %H:%M UTC')"; \
+		echo "- commit: $$(git rev-parse --short HEAD 2>/dev/null)$$(git diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')"; \
+		echo "- machine: $$(nproc) CPUs,$$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), $$(awk '/MemTotal/ {printf "%.1f GiB", $$2/1048576}' /proc/meminfo)"; \
+		echo "- rustc: $$(rustc --version)"; \
+		echo "- load average (1/5/15 min) at start: $$(cut -d' ' -f1-3 $(BENCH_DIR)/loadavg-start 2>/dev/null || echo n/a), at end: $$(cut -d' ' -f1-3 $(BENCH_DIR)/loadavg-end 2>/dev/null || echo n/a)"; \
+		echo; echo "## Load (oha $(OHA_VERSION))"; echo; \
+		cat $(BENCH_DIR)/load.md 2>/dev/null || echo "not run (make bench-load)"; \
+		echo; echo "## Signature verification, ns per token (signature + claims)"; echo; \
+		cat $(BENCH_DIR)/verify.md 2>/dev/null || echo "not run (make bench-verify)"; \
+		echo; echo "## Store + instantiation per request"; echo; \
+		cat $(BENCH_DIR)/instantiate.md 2>/dev/null || echo "not run (make bench-instantiate)"; \
+	} > $(BENCH_DIR)/results.md
+	@cat $(BENCH_DIR)/results.md
+	@echo; echo "written to $(BENCH_DIR)/results.md"
