@@ -160,7 +160,10 @@ fn apply(token: &mut String, op: &Op) {
         Op::TruncateSignature { len } => {
             let mut segs = segments(token);
             if let Some(sig) = segs.last_mut() {
-                let keep = sig.len().saturating_sub(*len as usize);
+                let mut keep = sig.len().saturating_sub(*len as usize);
+                while !sig.is_char_boundary(keep) {
+                    keep -= 1;
+                }
                 sig.truncate(keep);
             }
             *token = segs.join(".");
