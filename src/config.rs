@@ -227,8 +227,19 @@ fn parse_resource(name: &'static str, value: &str) -> Result<Url, ConfigError> {
 /// URLs are ASCII here (non-ASCII hosts in their `xn--` form): the pinned IDNA back
 /// end (`idna_adapter` 1.0) handles ASCII only, and debug-asserts on an upper-case
 /// letter in a label that also has non-ASCII ones (`http://Xü`, found by fuzzing).
+/// Percent-escapes in the host are refused too: they decode to the same labels
+/// (`http://X%C3%BC`).
 fn parse_ascii_url(value: &str) -> Option<Url> {
-    value.is_ascii().then(|| Url::parse(value).ok()).flatten()
+    let after_scheme = value.split_once(':').map_or(value, |(_, rest)| rest);
+    let authority = after_scheme
+        .trim_start_matches('/')
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or("");
+    if !value.is_ascii() || authority.contains('%') {
+        return None;
+    }
+    Url::parse(value).ok()
 }
 
 /// `localhost`, `*.localhost`, 127.0.0.0/8 and `[::1]`.
@@ -317,6 +328,8 @@ mod tests {
             (var::ISSUER, "https://b\u{fc}cher.example"),
             (var::JWKS_URI, "https://Keys.b\u{fc}cher.example/jwks"),
             (var::RESOURCE, "https://MCP.\u{fc}.example/mcp"),
+            (var::ISSUER, "https://X%C3%BC.example"),
+            (var::JWKS_URI, "http:X%C3%BC"),
         ] {
             let mut vars = vec![(var::ISSUER, "https://acme.authkit.app")];
             vars.retain(|(n, _)| *n != name);
