@@ -399,7 +399,7 @@ fn is_access_token_type(typ: &str) -> bool {
 /// Any JSON value in which no object repeats a member name, at any depth:
 /// duplicates are refused rather than resolved last-wins, so that no other
 /// parser (the gateway's included) can read a different value (RFC 7515 §5.2,
-/// RFC 7519 §4, RFC 8725 §3.12).
+/// RFC 7519 §4).
 struct UniqueMembers;
 
 impl<'de> Deserialize<'de> for UniqueMembers {
