@@ -112,6 +112,13 @@ impl Config {
     where
         F: FnMut(&'static str) -> Result<Option<String>, ()>,
     {
+        Self::from_dyn_lookup(&mut lookup)
+    }
+
+    /// One compiled copy of the parser, whatever the caller's closure (wasm size).
+    fn from_dyn_lookup(
+        lookup: &mut dyn FnMut(&'static str) -> Result<Option<String>, ()>,
+    ) -> Result<Self, ConfigError> {
         let mut get = |name: &'static str| -> Result<Option<String>, ConfigError> {
             let value = lookup(name).map_err(|()| ConfigError::Unreadable(name))?;
             Ok(value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
@@ -231,13 +238,31 @@ fn parse_resource(name: &'static str, value: &str) -> Result<Url, ConfigError> {
 /// (`http://X%C3%BC`).
 fn parse_ascii_url(value: &str) -> Option<Url> {
     let after_scheme = value.split_once(':').map_or(value, |(_, rest)| rest);
-    let authority = after_scheme
-        .trim_start_matches('/')
-        .split(['/', '?', '#'])
+    // The URL parser reads `\` as `/` and drops tabs and newlines: such URLs are
+    // refused rather than second-guessed.
+    let after_slashes = after_scheme.trim_start_matches(['/', '\\']);
+    let authority = after_slashes
+        .split(['/', '\\', '?', '#'])
         .next()
         .unwrap_or("");
-    if !value.is_ascii() || authority.contains('%') {
+    if !value.is_ascii()
+        || value.bytes().any(|b| b.is_ascii_control() || b == b' ')
+        || authority.contains('%')
+    {
         return None;
+    }
+    // Host names are case-insensitive and the parser lower-cases them anyway; doing
+    // it first keeps upper-case letters off the IDNA path (`xn--` labels).
+    if authority.bytes().any(|b| b.is_ascii_uppercase()) {
+        let start = value.len() - after_slashes.len();
+        let end = start + authority.len();
+        let lowered = format!(
+            "{}{}{}",
+            &value[..start],
+            authority.to_ascii_lowercase(),
+            &value[end..]
+        );
+        return Url::parse(&lowered).ok();
     }
     Url::parse(value).ok()
 }
@@ -329,6 +354,8 @@ mod tests {
             (var::JWKS_URI, "https://Keys.b\u{fc}cher.example/jwks"),
             (var::RESOURCE, "https://MCP.\u{fc}.example/mcp"),
             (var::ISSUER, "https://X%C3%BC.example"),
+            (var::ISSUER, "hTtp:\\/P%F2\rl.xy"),
+            (var::ISSUER, "https://acme .authkit.app"),
             (var::JWKS_URI, "http:X%C3%BC"),
         ] {
             let mut vars = vec![(var::ISSUER, "https://acme.authkit.app")];

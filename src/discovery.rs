@@ -12,7 +12,9 @@ use crate::config::parse_endpoint;
 /// issuer's path; OIDC Discovery §4 appends it; for a path-less issuer both
 /// forms coincide.
 pub fn metadata_urls(issuer: &str) -> Vec<String> {
-    let Ok(url) = Url::parse(issuer) else {
+    // The configured issuer passed this already; parsing it the same way keeps
+    // arbitrary input away from the URL parser's IDNA path.
+    let Ok(url) = parse_endpoint(crate::config::var::ISSUER, issuer) else {
         return Vec::new();
     };
     let origin = url.origin().ascii_serialization();

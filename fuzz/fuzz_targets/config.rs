@@ -21,10 +21,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    // Known finding (docs/SECURITY.md, Fuzzing): an upper-case letter in a host that takes
-    // the full IDNA path (e.g. with a control character) reaches a debug assertion in
-    // the pinned idna_adapter 1.0.0 (debug builds only). Skipped until fixed, so that the smoke run stays meaningful.
-    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+    // Known, debug builds only: idna 1.1 with the ASCII-only idna_adapter 1.0 (the
+    // size pin) debug-asserts on some punycode (`xn--`) labels (uts46.rs is_bidi).
+    // Release builds, the shipped component included, compile the assertion out and
+    // refuse or accept the label (docs/SECURITY.md, Fuzzing).
+    if data.windows(4).any(|w| w.eq_ignore_ascii_case(b"xn--")) {
         return;
     }
     let mut vars: HashMap<&str, Option<&str>> = HashMap::new();

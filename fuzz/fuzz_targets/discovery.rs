@@ -34,16 +34,19 @@ fuzz_target!(|data: &[u8]| {
     let Ok(issuer) = std::str::from_utf8(issuer) else {
         return;
     };
-    // Known finding (docs/SECURITY.md, Fuzzing): an upper-case letter in a host that takes
-    // the full IDNA path (e.g. with a control character) reaches a debug assertion in
-    // the pinned idna_adapter 1.0.0 (debug builds only). Skipped until fixed, so that the smoke run stays meaningful.
-    let text = String::from_utf8_lossy(data);
-    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+    // Known, debug builds only: idna 1.1 with the ASCII-only idna_adapter 1.0 (the
+    // size pin) debug-asserts on some punycode (`xn--`) labels (uts46.rs is_bidi).
+    // Release builds, the shipped component included, compile the assertion out and
+    // refuse or accept the label (docs/SECURITY.md, Fuzzing).
+    if data.windows(4).any(|w| w.eq_ignore_ascii_case(b"xn--")) {
         return;
     }
     let result = discovery::jwks_uri(document, issuer);
     if let Ok(url) = &result {
-        let doc: Value = serde_json::from_slice(document).expect("accepted: JSON");
+        // serde_json skips ignored members without checking their UTF-8: compare
+        // against a lossy reading (the members that matter are valid).
+        let doc: Value =
+            serde_json::from_str(&String::from_utf8_lossy(document)).expect("accepted: JSON");
         assert_eq!(
             doc["issuer"].as_str(),
             Some(issuer),
