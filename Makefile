@@ -16,7 +16,8 @@ TARGET_DIR   := target
 RELEASE_DIR  := $(TARGET_DIR)/$(WASM_TARGET)/release
 TOOLS_DIR    := .tools
 
-MIDDLEWARE      := $(RELEASE_DIR)/wasmcp_spin_authkit.wasm
+# Shipped: cargo's component with its core module through `wasm-opt -Oz` (mk/size.mk).
+MIDDLEWARE      := build/wasmcp_spin_authkit.wasm
 EXAMPLE_GATEWAY := $(RELEASE_DIR)/mcp_gateway.wasm
 # The same example built as spin-sdk 3 / cargo-component builds are: exporting
 # wasi:http/incoming-handler@0.2.0 (separate target dir: same crate, other feature).
@@ -47,6 +48,7 @@ build: middleware gateways
 
 middleware:
 	$(CARGO) build --release --target $(WASM_TARGET) -p wasmcp-spin-authkit
+	@$(MAKE) --no-print-directory $(MIDDLEWARE)
 
 gateways:
 	$(CARGO) build --release --target $(WASM_TARGET) -p mcp-gateway -p echo-gateway
@@ -109,7 +111,10 @@ up: compose
 # ---------------------------------------------------------------------------
 # Tests
 
-test: lint unit-test host-test integration-test python-test oauth-test conformance-test
+# Security (issue 5): attack catalogue, hygiene, fuzz smoke run, cargo-deny; and the
+# size budget. Their targets live in mk/*.mk.
+test: lint unit-test host-test integration-test attack-test hygiene-test python-test \
+      oauth-test conformance-test fuzz-smoke deny size-check
 
 unit-test:
 	$(CARGO) test -p wasmcp-spin-authkit -p mcp-gateway -p echo-gateway -p proxy-gateway
