@@ -28,7 +28,7 @@ HOST_EXAMPLES        := $(TARGET_DIR)/host/examples
 
 # The HTTP load generator, pinned, project-local; plain HTTP only (no TLS stack).
 $(OHA):
-	$(CARGO) install --locked --root $(TOOLS_DIR) --no-default-features oha@$(OHA_VERSION)
+	$(CARGO) install --locked --root $(TOOLS_DIR) oha@$(OHA_VERSION)
 
 bench-tools: $(OHA) tools
 
