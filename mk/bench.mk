@@ -46,7 +46,7 @@ bench-load: bench-tools fixtures
 	@mkdir -p $(BENCH_DIR)
 	$(CARGO) build --profile host -p authkit-host --example bench_load
 	$(HOST_EXAMPLES)/bench_load --oha $(OHA) \
-		--gateway $(EXAMPLE_GATEWAY) --server $(SERVER_024) --peers $(BENCH_PEERS) \
+		--gateway $(EXAMPLE_GATEWAY) --server $(SERVER_024) --peers $(abspath $(BENCH_PEERS)) \
 		--duration $(BENCH_DURATION) --warmup $(BENCH_WARMUP) \
 		--out $(BENCH_DIR)/load.md 2> $(BENCH_DIR)/load.log
 
