@@ -6,15 +6,15 @@ mod authkit;
 mod common;
 mod devflow;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
+use std::io::{BufRead, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use authkit::client::{get, send};
+use authkit::client::{get, send, Response};
 use authkit_host::dev_issuer::DevIssuer;
 use devflow::{
-    authorize, code, code_flow, parts, pkce, public_client, redirect_params, register, token,
+    authorize, code, code_flow, form, parts, pkce, public_client, redirect_params, register, token,
     verify, REDIRECT,
 };
 use serde_json::{json, Value};
@@ -53,7 +53,11 @@ fn metadata_documents() {
         let r = get(dev.addr(), path, &[("Origin", b"http://localhost:6274")]);
         assert_eq!(r.status, 200, "{path}");
         assert_eq!(r.header("content-type"), Some("application/json"));
-        assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            Some("http://localhost:6274")
+        );
+        assert_eq!(r.header("vary"), Some("Origin"));
         assert!(r
             .header("x-authkit-dev-issuer")
             .unwrap()
@@ -62,7 +66,11 @@ fn metadata_documents() {
     }
 
     let jwks = get(dev.addr(), "/jwks", &[]);
-    assert_eq!(jwks.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        jwks.header("access-control-allow-origin"),
+        None,
+        "no Origin"
+    );
     let keys = jwks.json()["keys"].as_array().unwrap().clone();
     assert_eq!(keys.len(), 1);
     let key = &keys[0];
@@ -95,7 +103,10 @@ fn metadata_documents() {
         b"",
     );
     assert_eq!(preflight.status, 204);
-    assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("http://localhost:6274")
+    );
     assert_eq!(
         preflight.header("access-control-allow-headers"),
         Some("content-type,mcp-protocol-version")
@@ -130,7 +141,7 @@ fn authorization_code_flow_with_pkce() {
     );
     assert_eq!(reg.status, 201, "{}", reg.text());
     assert_eq!(reg.header("cache-control"), Some("no-store"));
-    assert_eq!(reg.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(reg.header("access-control-allow-origin"), None, "no Origin");
     let client = reg.json();
     let client_id = client["client_id"].as_str().unwrap();
     assert!(client.get("client_secret").is_none(), "public client");
@@ -182,7 +193,7 @@ fn authorization_code_flow_with_pkce() {
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("cache-control"), Some("no-store"));
-    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(r.header("access-control-allow-origin"), None, "no Origin");
     let body = r.json();
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3600);
@@ -354,7 +365,7 @@ fn token_errors() {
         b"{}",
     );
     assert_eq!(error_of(&r), (400, json!("invalid_request")));
-    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(r.header("access-control-allow-origin"), None, "no Origin");
 }
 
 #[test]
@@ -721,6 +732,404 @@ fn client_credentials() {
         None,
     );
     assert_eq!(r.json()["error"], "unauthorized_client");
+}
+
+// --- Who may talk to it: loopback Host and Origin only ------------------------
+
+const EVIL: &[u8] = b"https://evil.example";
+const INSPECTOR: &str = "http://localhost:6274";
+
+/// Registers a confidential `client_credentials` client (no `Origin`, as a
+/// command-line client would); returns its id and secret.
+fn m2m_client(addr: SocketAddr) -> (String, String) {
+    let r = register(
+        addr,
+        &json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_post"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let body = r.json();
+    (
+        body["client_id"].as_str().unwrap().to_owned(),
+        body["client_secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A `client_credentials` token request with `headers` (e.g. `Origin`).
+fn m2m_token(addr: SocketAddr, client: &(String, String), headers: &[(&str, &[u8])]) -> Response {
+    let body = form(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", &client.0),
+        ("client_secret", &client.1),
+    ]);
+    let mut all: Vec<(&str, &[u8])> = vec![("Content-Type", b"application/x-www-form-urlencoded")];
+    all.extend_from_slice(headers);
+    send(addr, "POST", "/token", &all, body.as_bytes())
+}
+
+/// Sends `request_line` and `headers` exactly (unlike `send`, which writes
+/// `Host: <addr>` itself), then `body`.
+fn raw(addr: SocketAddr, request_line: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut head = format!("{request_line}\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!(
+        "Connection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    ));
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).unwrap();
+    let end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head");
+    let head = String::from_utf8_lossy(&bytes[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .map(|l| {
+            let (k, v) = l.split_once(':').expect("header line");
+            (k.trim().to_owned(), v.trim().to_owned())
+        })
+        .collect();
+    Response {
+        status,
+        headers,
+        body: bytes[end + 4..].to_vec(),
+        chunk_times: vec![],
+    }
+}
+
+fn assert_forbidden_origin(r: &Response, what: &str) {
+    assert_eq!(r.status, 403, "{what}: {}", r.text());
+    assert_eq!(
+        r.json(),
+        json!({"error": "forbidden", "error_description": "Origin not allowed"}),
+        "{what}"
+    );
+    assert!(!r.text().contains("access_token"), "{what}");
+    assert_eq!(r.header("access-control-allow-origin"), None, "{what}");
+    assert!(r.header("x-authkit-dev-issuer").is_some(), "{what}");
+}
+
+#[test]
+fn token_request_from_a_foreign_origin_is_refused() {
+    let dev = start();
+    let addr = dev.addr();
+    let client = m2m_client(addr);
+    let r = m2m_token(addr, &client, &[("Origin", EVIL)]);
+    assert_forbidden_origin(&r, "token");
+    // Nor can such a page register a client, or use the code flow's endpoints.
+    let r = send(
+        addr,
+        "POST",
+        "/register",
+        &[("Content-Type", b"application/json"), ("Origin", EVIL)],
+        br#"{"grant_types":["client_credentials"],"token_endpoint_auth_method":"client_secret_post"}"#,
+    );
+    assert_forbidden_origin(&r, "register");
+    for path in [
+        "/jwks",
+        "/.well-known/oauth-authorization-server",
+        "/authorize",
+    ] {
+        assert_forbidden_origin(&get(addr, path, &[("Origin", EVIL)]), path);
+    }
+    // `null` (sandboxed frames, file: pages), garbage, and a loopback origin
+    // smuggled next to a foreign one are refused too.
+    for origin in [
+        &b"null"[..],
+        b"evil.example",
+        b"http://localhost:6274/",
+        b"http://localhost.evil.example:6274",
+        b"http://127.0.0.1.nip.io",
+    ] {
+        let what = String::from_utf8_lossy(origin);
+        assert_forbidden_origin(&m2m_token(addr, &client, &[("Origin", origin)]), &what);
+    }
+    let r = m2m_token(
+        addr,
+        &client,
+        &[("Origin", INSPECTOR.as_bytes()), ("Origin", EVIL)],
+    );
+    assert_forbidden_origin(&r, "two origins");
+    // The client itself still works from the command line.
+    assert_eq!(m2m_token(addr, &client, &[]).status, 200);
+}
+
+#[test]
+fn token_request_from_a_localhost_subdomain_is_refused() {
+    let dev = start();
+    let addr = dev.addr();
+    let client = m2m_client(addr);
+    for origin in [
+        &b"http://evil.localhost:8080"[..],
+        b"https://evil.localhost",
+        b"http://localhost.:8080",
+    ] {
+        let what = String::from_utf8_lossy(origin);
+        assert_forbidden_origin(&m2m_token(addr, &client, &[("Origin", origin)]), &what);
+    }
+}
+
+#[test]
+fn dns_rebinding_host_is_refused() {
+    let dev = start();
+    let addr = dev.addr();
+    let port = addr.port();
+    let client = m2m_client(addr);
+    let token_body = form(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", &client.0),
+        ("client_secret", &client.1),
+    ]);
+    let register_body = json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_post"}).to_string();
+    let form_type = ("Content-Type", "application/x-www-form-urlencoded");
+    let json_type = ("Content-Type", "application/json");
+    let call = |host: &str, method: &str, path: &str| {
+        let (content_type, body) = match path {
+            "/token" => (form_type, token_body.as_bytes()),
+            "/register" => (json_type, register_body.as_bytes()),
+            _ => (form_type, &b""[..]),
+        };
+        raw(
+            addr,
+            &format!("{method} {path} HTTP/1.1"),
+            &[("Host", host), content_type],
+            body,
+        )
+    };
+    let endpoints = [
+        ("POST", "/token"),
+        ("POST", "/register"),
+        ("GET", "/jwks"),
+        ("GET", "/.well-known/oauth-authorization-server"),
+        ("GET", "/.well-known/openid-configuration"),
+        ("GET", "/authorize"),
+        ("GET", "/"),
+        ("OPTIONS", "/token"),
+    ];
+    for host in [
+        "evil.example".to_owned(),
+        format!("evil.example:{port}"),
+        format!("evil.localhost:{port}"),
+        format!("localhost.evil.example:{port}"),
+        format!("127.0.0.1.nip.io:{port}"),
+        format!("0.0.0.0:{port}"),
+    ] {
+        for (method, path) in endpoints {
+            let r = call(&host, method, path);
+            let what = format!("Host {host}: {method} {path}");
+            assert_eq!(r.status, 421, "{what}: {}", r.text());
+            assert_eq!(r.json()["error"], "misdirected_request", "{what}");
+            assert!(
+                r.json()["error_description"]
+                    .as_str()
+                    .unwrap()
+                    .contains("DNS rebinding"),
+                "{what}"
+            );
+            assert!(!r.text().contains("access_token"), "{what}");
+            assert!(!r.text().contains("\"keys\""), "{what}");
+            assert_eq!(r.header("access-control-allow-origin"), None, "{what}");
+        }
+    }
+    // An absolute-form target names the host too.
+    let r = raw(
+        addr,
+        "GET http://evil.example/jwks HTTP/1.1",
+        &[("Host", &format!("127.0.0.1:{port}"))],
+        b"",
+    );
+    assert_eq!(r.status, 421, "{}", r.text());
+    // No Host, or two: a bad request.
+    let r = raw(addr, "GET /jwks HTTP/1.1", &[], b"");
+    assert_eq!(
+        (r.status, r.json()["error"].clone()),
+        (400, json!("invalid_request"))
+    );
+    let r = raw(
+        addr,
+        "GET /jwks HTTP/1.1",
+        &[("Host", "127.0.0.1"), ("Host", "evil.example")],
+        b"",
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+
+    // Every loopback spelling is answered, with or without a port.
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        "localhost".to_owned(),
+        format!("[::1]:{port}"),
+        "127.0.0.2".to_owned(),
+    ] {
+        assert_eq!(call(&host, "GET", "/jwks").status, 200, "{host}");
+        let r = call(&host, "POST", "/token");
+        assert_eq!(r.status, 200, "{host}: {}", r.text());
+        assert!(r.json()["access_token"].is_string());
+    }
+    let r = raw(
+        addr,
+        &format!("GET http://localhost:{port}/jwks HTTP/1.1"),
+        &[("Host", &format!("localhost:{port}"))],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[test]
+fn loopback_origin_works_with_cors_naming_it() {
+    let dev = start();
+    let addr = dev.addr();
+    let origin = INSPECTOR.as_bytes();
+    // The MCP Inspector in the browser: registration, code flow, token.
+    let r = send(
+        addr,
+        "POST",
+        "/register",
+        &[("Content-Type", b"application/json"), ("Origin", origin)],
+        json!({
+            "redirect_uris": [REDIRECT],
+            "token_endpoint_auth_method": "none",
+        })
+        .to_string()
+        .as_bytes(),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.header("access-control-allow-origin"), Some(INSPECTOR));
+    assert_eq!(r.header("vary"), Some("Origin"));
+    let client = r.json()["client_id"].as_str().unwrap().to_owned();
+    let (c, verifier) = code(addr, &client, None);
+    let body = form(&[
+        ("grant_type", "authorization_code"),
+        ("code", &c),
+        ("redirect_uri", REDIRECT),
+        ("client_id", &client),
+        ("code_verifier", &verifier),
+    ]);
+    let r = send(
+        addr,
+        "POST",
+        "/token",
+        &[
+            ("Content-Type", b"application/x-www-form-urlencoded"),
+            ("Origin", origin),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.json()["access_token"].is_string());
+    assert_eq!(r.header("access-control-allow-origin"), Some(INSPECTOR));
+    assert_eq!(r.header("vary"), Some("Origin"));
+
+    // Other loopback origins, each named back; never `*`.
+    let client = m2m_client(addr);
+    for origin in [
+        "http://127.0.0.1:6274",
+        "https://localhost:8443",
+        "http://[::1]:6274",
+        "http://localhost",
+    ] {
+        let r = m2m_token(addr, &client, &[("Origin", origin.as_bytes())]);
+        assert_eq!(r.status, 200, "{origin}: {}", r.text());
+        assert_eq!(r.header("access-control-allow-origin"), Some(origin));
+        let r = get(addr, "/jwks", &[("Origin", origin.as_bytes())]);
+        assert_eq!(r.header("access-control-allow-origin"), Some(origin));
+    }
+    let preflight = send(
+        addr,
+        "OPTIONS",
+        "/register",
+        &[
+            ("Origin", origin),
+            ("Access-Control-Request-Method", b"POST"),
+            ("Access-Control-Request-Headers", b"content-type"),
+        ],
+        b"",
+    );
+    assert_eq!(preflight.status, 204);
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some(INSPECTOR)
+    );
+    assert_eq!(preflight.header("vary"), Some("Origin"));
+    assert!(preflight
+        .header("access-control-allow-methods")
+        .unwrap()
+        .contains("POST"));
+}
+
+#[test]
+fn requests_without_origin_work_without_cors() {
+    let dev = start();
+    let addr = dev.addr();
+    let client = m2m_client(addr);
+    let r = m2m_token(addr, &client, &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let access = r.json()["access_token"].as_str().unwrap().to_owned();
+    verify(addr, &access, MCP);
+    let body = code_flow(addr, None);
+    verify(addr, body["access_token"].as_str().unwrap(), MCP);
+    // Nothing is readable by any origin (no `*`): browsers must name theirs.
+    for r in [
+        r,
+        get(addr, "/jwks", &[]),
+        get(addr, "/.well-known/oauth-authorization-server", &[]),
+        register(addr, &json!({"redirect_uris": [REDIRECT]})),
+    ] {
+        assert_eq!(r.header("access-control-allow-origin"), None, "{r:?}");
+        assert_eq!(r.header("vary"), Some("Origin"));
+    }
+}
+
+#[test]
+fn preflight_from_a_foreign_origin_is_refused() {
+    let dev = start();
+    let addr = dev.addr();
+    for path in [
+        "/token",
+        "/register",
+        "/jwks",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        for origin in [EVIL, b"http://evil.localhost:8080", b"null"] {
+            let r = send(
+                addr,
+                "OPTIONS",
+                path,
+                &[
+                    ("Origin", origin),
+                    ("Access-Control-Request-Method", b"POST"),
+                    ("Access-Control-Request-Headers", b"content-type"),
+                    ("Access-Control-Request-Private-Network", b"true"),
+                ],
+                b"",
+            );
+            let what = format!("{path} from {}", String::from_utf8_lossy(origin));
+            assert_forbidden_origin(&r, &what);
+            assert_eq!(r.header("access-control-allow-methods"), None, "{what}");
+            assert_eq!(r.header("access-control-allow-headers"), None, "{what}");
+            assert_eq!(
+                r.header("access-control-allow-private-network"),
+                None,
+                "{what}"
+            );
+        }
+    }
 }
 
 // --- The commands -------------------------------------------------------------

@@ -14,7 +14,11 @@
 //!   RFC 9068 JWTs (`typ: at+jwt`) valid for one hour.
 //!
 //! It listens on loopback addresses only and says "DEVELOPMENT ONLY" in every
-//! response (`X-Authkit-Dev-Issuer` header) and document.
+//! response (`X-Authkit-Dev-Issuer` header) and document. Before anything else
+//! it refuses requests whose `Host` is not a loopback host (421; DNS rebinding)
+//! and requests whose `Origin` is not a loopback origin (403), so the web pages a
+//! developer visits cannot use it; CORS answers loopback origins (the MCP
+//! Inspector's `http://localhost:6274`) by name, never with `*`.
 //!
 //! ```no_run
 //! use authkit_host::dev_issuer::DevIssuer;
@@ -24,6 +28,7 @@
 //! # anyhow::Ok(())
 //! ```
 
+mod loopback;
 mod oauth;
 mod signer;
 
@@ -235,23 +240,29 @@ async fn run(
     connections.abort_all();
 }
 
+fn request<'a>(parts: &'a http::request::Parts, body: &'a [u8]) -> Request<'a> {
+    Request {
+        method: &parts.method,
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        authority: parts.uri.authority().map(|a| a.as_str()),
+        headers: &parts.headers,
+        body,
+    }
+}
+
 async fn handle(issuer: &Issuer, req: hyper::Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
-    let reply = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(body) => issuer.handle(
-            &Request {
-                method: &parts.method,
-                path: parts.uri.path(),
-                query: parts.uri.query(),
-                headers: &parts.headers,
-                body: &body.to_bytes(),
+    // Foreign Host or Origin: refused before the body is even read.
+    let reply = match issuer.refusal(&request(&parts, b"")) {
+        Some(refusal) => refusal,
+        None => match Limited::new(body, MAX_BODY).collect().await {
+            Ok(body) => issuer.handle(&request(&parts, &body.to_bytes()), unix_now()),
+            Err(_) => Reply {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                headers: vec![],
+                body: Bytes::from_static(b"request body too large\n"),
             },
-            unix_now(),
-        ),
-        Err(_) => Reply {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            headers: vec![],
-            body: Bytes::from_static(b"request body too large\n"),
         },
     };
     // Paths only: queries carry codes and state.

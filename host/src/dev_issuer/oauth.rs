@@ -15,6 +15,7 @@ use jwt_simple::reexports::ct_codecs::{Base64, Decoder as _};
 use serde_json::{json, Map, Value};
 use url::Url;
 
+use super::loopback::{is_loopback_authority, is_loopback_origin};
 use super::signer::{constant_time_eq, random_token, s256, secret_key, AccessToken, Signer};
 
 /// Subject of tokens from the authorization-code flow (automatic login).
@@ -50,6 +51,8 @@ pub(crate) struct Request<'a> {
     pub method: &'a Method,
     pub path: &'a str,
     pub query: Option<&'a str>,
+    /// The authority of an absolute-form request target (`GET http://host/path`).
+    pub authority: Option<&'a str>,
     pub headers: &'a HeaderMap,
     pub body: &'a [u8],
 }
@@ -87,14 +90,75 @@ impl Reply {
             .header(http::header::PRAGMA, "no-cache")
     }
 
-    /// Readable by browser clients such as the MCP Inspector.
-    fn cors(self) -> Self {
-        self.header(http::header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
-            .header(
-                http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
-                "WWW-Authenticate",
-            )
+    /// Readable by browser clients on a loopback origin such as the MCP
+    /// Inspector: `origin` is the request's `Origin`, already found to be a
+    /// loopback origin by [`screen`]; never `*`.
+    fn cors(self, origin: Option<&str>) -> Self {
+        let reply = self.header(http::header::VARY, "Origin");
+        match origin {
+            Some(origin) => reply
+                .header(http::header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)
+                .header(
+                    http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                    "WWW-Authenticate",
+                ),
+            None => reply,
+        }
     }
+}
+
+/// Who may talk to the issuer, checked before anything else is done with a
+/// request (see [`super::loopback`]):
+///
+/// - exactly one `Host`, naming a loopback host, and a loopback authority in an
+///   absolute-form target: otherwise 421 (400 when `Host` is missing or
+///   repeated). A web page whose name an attacker re-points at 127.0.0.1 (DNS
+///   rebinding) sends its own name as `Host`;
+/// - no `Origin` (command-line clients), or exactly one naming a loopback
+///   origin: otherwise 403, preflights included, and no CORS headers.
+///
+/// Returns the origin that CORS responses allow.
+pub(crate) fn screen<'a>(req: &Request<'a>) -> Result<Option<&'a str>, Reply> {
+    let mut hosts = req.headers.get_all(http::header::HOST).iter();
+    let host = match (hosts.next(), hosts.next()) {
+        (Some(host), None) => host,
+        (None, _) => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the Host header is missing",
+            ))
+        }
+        _ => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the Host header is repeated",
+            ))
+        }
+    };
+    let host_ok = host.to_str().is_ok_and(is_loopback_authority);
+    if !host_ok || !req.authority.is_none_or(is_loopback_authority) {
+        return Err(error(
+            StatusCode::MISDIRECTED_REQUEST,
+            "misdirected_request",
+            "Host not allowed: the development issuer only answers requests addressed to \
+             localhost, 127.0.0.0/8 or [::1] (DNS rebinding protection)",
+        ));
+    }
+    let mut origins = req.headers.get_all(http::header::ORIGIN).iter();
+    match (origins.next(), origins.next()) {
+        (None, _) => Ok(None),
+        (Some(origin), None) => match origin.to_str() {
+            Ok(origin) if is_loopback_origin(origin) => Ok(Some(origin)),
+            _ => Err(forbidden_origin()),
+        },
+        _ => Err(forbidden_origin()),
+    }
+}
+
+fn forbidden_origin() -> Reply {
+    error(StatusCode::FORBIDDEN, "forbidden", "Origin not allowed")
 }
 
 /// An OAuth error response body (RFC 6749 §5.2, RFC 7591 §3.2.2).
@@ -226,19 +290,26 @@ impl Issuer {
         )
     }
 
+    /// Answers `req`, once [`screen`] let it through.
     pub(crate) fn handle(&self, req: &Request<'_>, now: u64) -> Reply {
-        let reply = self.route(req, now);
-        reply.header(
-            HeaderName::from_static(DEV_ONLY_HEADER),
-            "DEVELOPMENT ONLY - not for production",
-        )
+        let reply = match screen(req) {
+            Ok(origin) => self.route(req, origin, now),
+            Err(refusal) => refusal,
+        };
+        development_only(reply)
     }
 
-    fn route(&self, req: &Request<'_>, now: u64) -> Reply {
+    /// [`screen`]'s refusal of `req`, as [`Issuer::handle`] would send it: for the
+    /// server to refuse before it reads the body.
+    pub(crate) fn refusal(&self, req: &Request<'_>) -> Option<Reply> {
+        screen(req).err().map(development_only)
+    }
+
+    fn route(&self, req: &Request<'_>, origin: Option<&str>, now: u64) -> Reply {
         let get = matches!(*req.method, Method::GET | Method::HEAD);
         let post = *req.method == Method::POST;
         if *req.method == Method::OPTIONS {
-            return preflight(req.headers);
+            return preflight(req.headers, origin);
         }
         match req.path {
             "/" if get => Reply {
@@ -252,15 +323,15 @@ impl Issuer {
             "/.well-known/oauth-authorization-server" | "/.well-known/openid-configuration"
                 if get =>
             {
-                Reply::json(StatusCode::OK, &self.metadata()).cors()
+                Reply::json(StatusCode::OK, &self.metadata()).cors(origin)
             }
             "/jwks" if get => Reply::json(StatusCode::OK, &self.signer.jwks())
                 .header(http::header::CACHE_CONTROL, "no-store")
-                .cors(),
-            "/register" if post => self.register(req.body, now).no_store().cors(),
+                .cors(origin),
+            "/register" if post => self.register(req.body, now).no_store().cors(origin),
             "/authorize" if get => self.authorize(&Params::parse(req.query.unwrap_or("")), now),
             "/authorize" if post => self.authorize(&Params::parse_bytes(req.body), now),
-            "/token" if post => self.token(req, now).no_store().cors(),
+            "/token" if post => self.token(req, now).no_store().cors(origin),
             "/"
             | "/.well-known/oauth-authorization-server"
             | "/.well-known/openid-configuration"
@@ -272,8 +343,8 @@ impl Issuer {
                 "invalid_request",
                 "method not allowed",
             )
-            .cors(),
-            _ => error(StatusCode::NOT_FOUND, "not_found", "no such endpoint").cors(),
+            .cors(origin),
+            _ => error(StatusCode::NOT_FOUND, "not_found", "no such endpoint").cors(origin),
         }
     }
 
@@ -1020,8 +1091,17 @@ fn invalid_target(description: &str) -> Reply {
     error(StatusCode::BAD_REQUEST, "invalid_target", description)
 }
 
-/// A CORS preflight: anything goes (no cookies are involved).
-fn preflight(headers: &HeaderMap) -> Reply {
+fn development_only(reply: Reply) -> Reply {
+    reply.header(
+        HeaderName::from_static(DEV_ONLY_HEADER),
+        "DEVELOPMENT ONLY - not for production",
+    )
+}
+
+/// A CORS preflight that [`screen`] let through: any method and header for the
+/// loopback `origin` (no cookies are involved); without `Origin` it is no
+/// preflight and gets no CORS headers.
+fn preflight(headers: &HeaderMap, origin: Option<&str>) -> Reply {
     let requested = headers
         .get(http::header::ACCESS_CONTROL_REQUEST_HEADERS)
         .and_then(|v| v.to_str().ok())
@@ -1032,7 +1112,7 @@ fn preflight(headers: &HeaderMap) -> Reply {
         headers: vec![],
         body: Bytes::new(),
     }
-    .header(http::header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
+    .cors(origin)
     .header(
         http::header::ACCESS_CONTROL_ALLOW_METHODS,
         "GET, POST, OPTIONS",

@@ -19,7 +19,7 @@ fn call(issuer: &Issuer, method: Method, target: &str, content_type: &str, body:
         Some((p, q)) => (p, Some(q)),
         None => (target, None),
     };
-    let mut headers = HeaderMap::new();
+    let mut headers = loopback_headers();
     headers.insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_str(content_type).unwrap(),
@@ -29,11 +29,22 @@ fn call(issuer: &Issuer, method: Method, target: &str, content_type: &str, body:
             method: &method,
             path,
             query,
+            authority: None,
             headers: &headers,
             body: body.as_bytes(),
         },
         T0,
     )
+}
+
+/// What every request carries: `Host` (a loopback host).
+fn loopback_headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::HOST,
+        HeaderValue::from_static("127.0.0.1:3001"),
+    );
+    headers
 }
 
 fn json_of(reply: &Reply) -> Value {
@@ -81,7 +92,8 @@ fn code_at(issuer: &Issuer, client_id: &str, now: u64) -> String {
             method: &Method::GET,
             path,
             query: Some(query),
-            headers: &HeaderMap::new(),
+            authority: None,
+            headers: &loopback_headers(),
             body: b"",
         },
         now,
@@ -100,7 +112,7 @@ fn redeem_at(issuer: &Issuer, client_id: &str, code: &str, now: u64) -> Reply {
     let body = format!(
         "grant_type=authorization_code&code={code}&client_id={client_id}&redirect_uri={REDIRECT}&code_verifier={VERIFIER}"
     );
-    let mut headers = HeaderMap::new();
+    let mut headers = loopback_headers();
     headers.insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/x-www-form-urlencoded"),
@@ -110,6 +122,7 @@ fn redeem_at(issuer: &Issuer, client_id: &str, code: &str, now: u64) -> Reply {
             method: &Method::POST,
             path: "/token",
             query: None,
+            authority: None,
             headers: &headers,
             body: body.as_bytes(),
         },
@@ -262,4 +275,91 @@ fn every_reply_says_development_only() {
     }
     let doc = call(&issuer, Method::GET, "/", "", "");
     assert!(String::from_utf8_lossy(&doc.body).starts_with("DEVELOPMENT ONLY"));
+}
+
+/// `/jwks` with extra request headers (on top of the content type) and the
+/// authority of an absolute-form target.
+fn jwks_with(issuer: &Issuer, headers: &[(&str, &str)], authority: Option<&str>) -> Reply {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        map.append(
+            HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    issuer.handle(
+        &Request {
+            method: &Method::GET,
+            path: "/jwks",
+            query: None,
+            authority,
+            headers: &map,
+            body: b"",
+        },
+        T0,
+    )
+}
+
+#[test]
+fn only_loopback_hosts_and_origins_are_answered() {
+    let issuer = issuer();
+    let status_error = |r: &Reply| (r.status.as_u16(), json_of(r)["error"].clone());
+    // Host: missing, repeated, foreign (DNS rebinding), foreign absolute-form target.
+    let r = jwks_with(&issuer, &[], None);
+    assert_eq!(status_error(&r), (400, json!("invalid_request")));
+    let r = jwks_with(
+        &issuer,
+        &[("host", "127.0.0.1"), ("host", "127.0.0.1")],
+        None,
+    );
+    assert_eq!(status_error(&r), (400, json!("invalid_request")));
+    for host in ["evil.example", "evil.example:3001", "evil.localhost:3001"] {
+        let r = jwks_with(&issuer, &[("host", host)], None);
+        assert_eq!(
+            status_error(&r),
+            (421, json!("misdirected_request")),
+            "{host}"
+        );
+        assert!(header(&r, DEV_ONLY_HEADER).is_some());
+        assert!(header(&r, "access-control-allow-origin").is_none());
+    }
+    let r = jwks_with(&issuer, &[("host", "127.0.0.1")], Some("evil.example"));
+    assert_eq!(status_error(&r), (421, json!("misdirected_request")));
+
+    // Origin: foreign, repeated, null -> 403 without CORS headers.
+    for origins in [
+        &["https://evil.example"][..],
+        &["http://evil.localhost:8080"],
+        &["null"],
+        &["http://localhost:6274", "https://evil.example"],
+    ] {
+        let mut headers = vec![("host", "localhost:3001")];
+        headers.extend(origins.iter().map(|o| ("origin", *o)));
+        let r = jwks_with(&issuer, &headers, None);
+        assert_eq!(status_error(&r), (403, json!("forbidden")), "{origins:?}");
+        assert_eq!(json_of(&r)["error_description"], "Origin not allowed");
+        assert!(header(&r, "access-control-allow-origin").is_none());
+    }
+
+    // Loopback: answered; CORS names the origin.
+    for host in ["127.0.0.1:3001", "localhost", "[::1]:3001"] {
+        let r = jwks_with(&issuer, &[("host", host)], Some(host));
+        assert_eq!(r.status, StatusCode::OK, "{host}");
+        assert!(header(&r, "access-control-allow-origin").is_none());
+        assert_eq!(header(&r, "vary"), Some("Origin"));
+    }
+    let r = jwks_with(
+        &issuer,
+        &[
+            ("host", "127.0.0.1:3001"),
+            ("origin", "http://localhost:6274"),
+        ],
+        None,
+    );
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        header(&r, "access-control-allow-origin"),
+        Some("http://localhost:6274")
+    );
+    assert_eq!(header(&r, "vary"), Some("Origin"));
 }
