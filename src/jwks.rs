@@ -3,8 +3,13 @@
 //! A key's type (`kty`/`crv`) and, when present, its JWK `alg` fix which algorithms
 //! it verifies; the token header can only pick among those (RFC 8725 §3.1). Keys
 //! that cannot verify signatures for us (`oct`, `use: enc`, unknown curves or
-//! algorithms) are skipped while parsing. Key material is decoded only for the key
-//! a token selects, so the per-request cost does not grow with the set.
+//! algorithms) are skipped while parsing.
+//!
+//! A token is tried against its *candidate* keys ([`KeySet::candidates`]): those its
+//! `kid` names, or all keys when it has none, that fit its algorithm. Several
+//! candidates are normal (rotation under one `kid`, sets without `kid`s); each is
+//! decoded and tried in turn, so a token costs at most one signature check per key
+//! of the set, and key material is decoded only for the keys actually tried.
 
 use std::fmt;
 
@@ -148,17 +153,17 @@ impl std::error::Error for JwksError {}
 /// Why no key could be found for a token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeySelectionError {
-    /// No key has the token's `kid` (or, without `kid`, none fits its algorithm).
+    /// No candidate: no key has the token's `kid` and no key without a `kid` fits its
+    /// algorithm (or, without `kid`, no key fits its algorithm). The set may predate a
+    /// rotation: worth fetching again.
     UnknownKey,
-    /// The token has no `kid` and several keys fit its algorithm.
-    AmbiguousKey,
-    /// The `kid` names a key whose type or JWK `alg` forbids the token's algorithm.
+    /// The `kid` names keys whose type or JWK `alg` all forbid the token's algorithm.
     AlgorithmMismatch,
-    /// The selected key's material is invalid or too weak (e.g. RSA under 2048 bits).
+    /// A candidate's material is invalid or too weak (e.g. RSA under 2048 bits).
     UnusableKey,
 }
 
-/// One usable JWK, kept encoded until a token selects it.
+/// One usable JWK, kept encoded until a token is tried against it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Entry {
     kid: Option<String>,
@@ -261,37 +266,102 @@ impl KeySet {
         self.entries.iter().any(|e| e.kid.as_deref() == Some(kid))
     }
 
-    /// Picks the key for a token signed with `alg`, named by `kid` when the token has
-    /// one, else the single key that fits `alg`; then decodes its material.
-    pub fn select(
-        &self,
+    /// The keys that may have signed a token with this `alg` and `kid`, in set order.
+    ///
+    /// `kid` is a hint to pick among the issuer's keys (RFC 7515 §4.1.4), matched
+    /// exactly against the JWK `kid` (RFC 7517 §4.5); it never widens trust beyond the
+    /// set, since each candidate must still verify the signature. Candidates are the keys
+    /// that fit `alg` (type, curve and JWK `alg`; `use`/`key_ops` were checked when
+    /// parsing) and:
+    /// - the token has a `kid` that some key carries: the keys carrying it, all of them
+    ///   (a provider may publish the old and new key under one `kid` while rotating).
+    ///   Keys without a `kid` are not candidates then: the token names another key.
+    ///   If none of them fits `alg`: [`KeySelectionError::AlgorithmMismatch`].
+    /// - the token has a `kid` that no key carries: the keys without a `kid` (a set
+    ///   that does not label its keys, e.g. inline keys converted from PEM, is not
+    ///   contradicted by the token's label); never a key labelled otherwise.
+    ///   [`Candidates::kid_unmatched`] tells the caller, which reports a failure to
+    ///   verify as an unknown key, so that a rotated set is fetched again.
+    /// - the token has no `kid`: every key (RFC 7515 §4.1.4 makes `kid` optional).
+    ///
+    /// No candidate at all is [`KeySelectionError::UnknownKey`].
+    pub fn candidates<'a>(
+        &'a self,
         alg: Algorithm,
-        kid: Option<&str>,
-    ) -> Result<VerifyingKey, KeySelectionError> {
-        let entry = match kid {
-            Some(kid) => {
-                let mut named = self
-                    .entries
-                    .iter()
-                    .filter(|e| e.kid.as_deref() == Some(kid))
-                    .peekable();
-                if named.peek().is_none() {
-                    return Err(KeySelectionError::UnknownKey);
+        kid: Option<&'a str>,
+    ) -> Result<Candidates<'a>, KeySelectionError> {
+        let any_fits = |by: KidMatch<'_>| self.entries.iter().any(|e| by.matches(e) && e.fits(alg));
+        let by = match kid {
+            None => KidMatch::Any,
+            Some(kid) if self.contains_kid(kid) => {
+                if !any_fits(KidMatch::Exactly(kid)) {
+                    return Err(KeySelectionError::AlgorithmMismatch);
                 }
-                named
-                    .find(|e| e.fits(alg))
-                    .ok_or(KeySelectionError::AlgorithmMismatch)?
+                KidMatch::Exactly(kid)
             }
-            None => {
-                let mut fitting = self.entries.iter().filter(|e| e.fits(alg));
-                let first = fitting.next().ok_or(KeySelectionError::UnknownKey)?;
-                if fitting.next().is_some() {
-                    return Err(KeySelectionError::AmbiguousKey);
-                }
-                first
-            }
+            Some(_) => KidMatch::Unlabelled,
         };
-        VerifyingKey::from_entry(entry, alg).ok_or(KeySelectionError::UnusableKey)
+        if !any_fits(by) {
+            return Err(KeySelectionError::UnknownKey);
+        }
+        Ok(Candidates {
+            entries: self.entries.iter(),
+            alg,
+            by,
+        })
+    }
+}
+
+/// Which keys a token's `kid` lets through (see [`KeySet::candidates`]).
+#[derive(Clone, Copy, Debug)]
+enum KidMatch<'a> {
+    /// The token has no `kid`.
+    Any,
+    /// Keys carrying this `kid`.
+    Exactly(&'a str),
+    /// Keys without a `kid` (the token's `kid` names no key).
+    Unlabelled,
+}
+
+impl KidMatch<'_> {
+    fn matches(self, entry: &Entry) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Exactly(kid) => entry.kid.as_deref() == Some(kid),
+            Self::Unlabelled => entry.kid.is_none(),
+        }
+    }
+}
+
+/// The candidate keys for one token, decoded one at a time as iterated; an item is
+/// [`KeySelectionError::UnusableKey`] when that key's material is bad. Yields at most
+/// as many items as the set holds keys, and at least one.
+#[derive(Clone, Debug)]
+pub struct Candidates<'a> {
+    entries: std::slice::Iter<'a, Entry>,
+    alg: Algorithm,
+    by: KidMatch<'a>,
+}
+
+impl Candidates<'_> {
+    /// Whether the token's `kid` named no key, so that the candidates are the keys
+    /// without a `kid`.
+    pub fn kid_unmatched(&self) -> bool {
+        matches!(self.by, KidMatch::Unlabelled)
+    }
+}
+
+impl Iterator for Candidates<'_> {
+    type Item = Result<VerifyingKey, KeySelectionError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (by, alg) = (self.by, self.alg);
+        let entry = self.entries.find(|e| by.matches(e) && e.fits(alg))?;
+        Some(VerifyingKey::from_entry(entry, alg).ok_or(KeySelectionError::UnusableKey))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.entries.len()))
     }
 }
 

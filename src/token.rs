@@ -1,10 +1,11 @@
 //! Access-token verification: a pure function of the token, the key set, the
 //! policy and the current time (no clock, no I/O).
 //!
-//! Order of checks: shape and size, header (`alg` allow-list, `crit`), key selection
-//! by `kid` with the algorithm pinned by the key, signature (jwt-simple), then the
-//! claims, parsed strictly by this module rather than trusting library defaults
-//! (jwt-simple tolerates 15 minutes of skew and a missing `exp`).
+//! Order of checks: shape and size, header (`alg` allow-list, `crit`), candidate keys
+//! by `kid` with the algorithm pinned by each key, signature (jwt-simple, each
+//! candidate in turn until one verifies), then the claims, parsed strictly by this
+//! module rather than trusting library defaults (jwt-simple tolerates 15 minutes of
+//! skew and a missing `exp`).
 
 use std::fmt;
 
@@ -44,15 +45,14 @@ pub enum TokenError {
     UnsupportedCritical,
     /// `typ` names another kind of JWT than an access token (RFC 8725 §3.11).
     UnsupportedType,
-    /// No key in the set matches.
+    /// No key in the set may have signed the token: none carries its `kid` (and no
+    /// key without a `kid` verifies it), or none fits its `alg`.
     UnknownKey,
-    /// No `kid` and several candidate keys.
-    AmbiguousKey,
-    /// The key named by `kid` does not allow the token's `alg`.
+    /// The keys named by `kid` do not allow the token's `alg`.
     AlgorithmMismatch,
-    /// The selected key cannot be used (bad or weak material).
+    /// Every candidate key is unusable (bad or weak material).
     UnusableKey,
-    /// The signature does not verify.
+    /// The signature does not verify with any candidate key.
     BadSignature,
     /// The payload is not a valid claims set (types, duplicates, out-of-range dates).
     InvalidClaims,
@@ -78,7 +78,6 @@ impl TokenError {
             Self::UnsupportedCritical => "Unsupported critical token header",
             Self::UnsupportedType => "Unsupported token type",
             Self::UnknownKey => "Unknown signing key",
-            Self::AmbiguousKey => "Token has no key id and several keys match",
             Self::AlgorithmMismatch => "Token algorithm does not match the signing key",
             Self::UnusableKey => "Signing key is not usable",
             Self::BadSignature => "Invalid token signature",
@@ -104,7 +103,6 @@ impl From<KeySelectionError> for TokenError {
     fn from(e: KeySelectionError) -> Self {
         match e {
             KeySelectionError::UnknownKey => Self::UnknownKey,
-            KeySelectionError::AmbiguousKey => Self::AmbiguousKey,
             KeySelectionError::AlgorithmMismatch => Self::AlgorithmMismatch,
             KeySelectionError::UnusableKey => Self::UnusableKey,
         }
@@ -116,8 +114,9 @@ impl From<KeySelectionError> for TokenError {
 pub struct VerifiedToken {
     pub subject: Option<String>,
     pub expires_at: u64,
-    /// Granted scopes, from `scope` (RFC 8693 §4.2 / RFC 9068 §2.2.3, space-separated)
-    /// and `scp` (a JSON array, or a string, as some providers issue it).
+    /// Granted scopes: the `scope` claim (RFC 8693 §4.2 / RFC 9068 §2.2.3) when
+    /// present, else `scp` (never their union); each a space-separated string or an
+    /// array of strings.
     pub scopes: Vec<String>,
 }
 
@@ -134,9 +133,16 @@ struct Header {
     alg: String,
     #[serde(default)]
     kid: Option<String>,
-    /// Any `crit`, even empty (which RFC 7515 §4.1.11 forbids), refuses the token.
-    #[serde(default)]
-    crit: Option<serde::de::IgnoredAny>,
+    /// Any `crit`, even empty (which RFC 7515 §4.1.11 forbids) or `null`, refuses the
+    /// token: we implement no extension, so every listed one is unknown to us.
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+/// `true` for a member that is present, whatever its value (`null` included,
+/// which `Option` would read as absent).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
 }
 
 /// The registered claims we check, parsed strictly.
@@ -154,34 +160,58 @@ struct Claims {
     nbf: Option<NumericDate>,
     #[serde(default)]
     iat: Option<NumericDate>,
+    /// The granted scopes are `scope` when present (not `null`), else `scp`; never
+    /// their union. `scope` is the registered claim (RFC 8693 §4.2, RFC 9068 §2.2.3);
+    /// `scp` is the name some providers use instead (Azure AD: a space-separated
+    /// string; Okta: an array). When an issuer sends both, the standard claim is the
+    /// one it vouches for under the standard's meaning, and a union could grant what
+    /// `scope` withholds (e.g. a token exchange that narrows `scope` but carries a
+    /// wider provider `scp` along): the narrower reading wins. Both must be well
+    /// typed ([`Scopes`]) even when only one is used.
     #[serde(default)]
-    scope: Option<String>,
+    scope: Option<Scopes>,
     #[serde(default)]
-    scp: Option<ScopeList>,
+    scp: Option<Scopes>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum ScopeList {
-    Spaced(String),
-    List(Vec<String>),
+/// A scope claim: one string of scopes separated by spaces (RFC 6749 §3.3: U+0020
+/// only; empty items are dropped), or an array of strings, one scope each (taken
+/// verbatim; empty strings dropped). Any other type (number, boolean, object, an
+/// array holding a non-string) makes the claims invalid. Parsed straight into the
+/// list, without a copy of the whole claim.
+struct Scopes(Vec<String>);
+
+impl<'de> Deserialize<'de> for Scopes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ScopesVisitor)
+    }
 }
 
-impl Claims {
-    fn scopes(&self) -> Vec<String> {
-        let spaced = self.scope.iter().chain(match &self.scp {
-            Some(ScopeList::Spaced(s)) => Some(s),
-            _ => None,
-        });
-        let mut scopes: Vec<String> = spaced
-            .flat_map(|s| s.split(' '))
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
-        if let Some(ScopeList::List(list)) = &self.scp {
-            scopes.extend(list.iter().cloned());
+struct ScopesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ScopesVisitor {
+    type Value = Scopes;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a space-separated string or an array of strings")
+    }
+    fn visit_str<E>(self, spaced: &str) -> Result<Scopes, E> {
+        Ok(Scopes(
+            spaced
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        ))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Scopes, A::Error> {
+        let mut scopes = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(16));
+        while let Some(scope) = seq.next_element::<String>()? {
+            if !scope.is_empty() {
+                scopes.push(scope);
+            }
         }
-        scopes
+        Ok(Scopes(scopes))
     }
 }
 
@@ -204,7 +234,22 @@ impl Audience {
 /// RFC 7519 §2 NumericDate: non-negative seconds, fractions allowed; anything
 /// past year 9999 is treated as an encoding error, not as "valid forever".
 #[derive(Clone, Copy)]
-struct NumericDate(u64);
+struct NumericDate(f64);
+
+impl NumericDate {
+    /// Whole seconds rounded down, for `exp`: with an integer `now` and leeway,
+    /// `floor(exp) + leeway < now` exactly when `exp + leeway < now`.
+    fn floor(self) -> u64 {
+        self.0 as u64
+    }
+
+    /// Whole seconds rounded up, for `nbf` and `iat`: `ceil(t) > now + leeway`
+    /// exactly when `t > now + leeway` (rounding down would accept a token up to a
+    /// second early).
+    fn ceil(self) -> u64 {
+        self.0.ceil() as u64
+    }
+}
 
 const MAX_NUMERIC_DATE: f64 = 253_402_300_799.0;
 
@@ -214,7 +259,7 @@ impl<'de> Deserialize<'de> for NumericDate {
         if !(0.0..=MAX_NUMERIC_DATE).contains(&secs) {
             return Err(serde::de::Error::custom("NumericDate out of range"));
         }
-        Ok(Self(secs as u64))
+        Ok(Self(secs))
     }
 }
 
@@ -242,7 +287,7 @@ pub fn parse<'a>(token: &'a str, policy: &Policy) -> Result<ParsedToken<'a>, Tok
     }
     let (header_b64, payload_b64) = split_compact(token)?;
     let header: Header = decode_json(header_b64).ok_or(TokenError::Malformed)?;
-    if header.crit.is_some() {
+    if header.crit {
         return Err(TokenError::UnsupportedCritical);
     }
     let alg = Algorithm::from_name(&header.alg)
@@ -281,10 +326,32 @@ pub fn verify_parsed(
     policy: &Policy,
     now: u64,
 ) -> Result<VerifiedToken, TokenError> {
-    let key = keys.select(parsed.alg, parsed.kid.as_deref())?;
-    key.verify_token(parsed.token, library_options(policy, now))
-        .map_err(map_library_error)?;
-    verified_claims(parsed, policy, now)
+    let candidates = keys.candidates(parsed.alg, parsed.kid.as_deref())?;
+    let kid_unmatched = candidates.kid_unmatched();
+    let mut failure = TokenError::UnusableKey;
+    for key in candidates {
+        let Ok(key) = key else {
+            continue;
+        };
+        match key
+            .verify_token(parsed.token, library_options(policy, now))
+            .map_err(map_library_error)
+        {
+            Ok(_) => return verified_claims(parsed, policy, now),
+            // Not this key: try the next one.
+            Err(TokenError::BadSignature) => failure = TokenError::BadSignature,
+            // Checked before the signature (the same for every key) or after it (the
+            // signature verified with this key): final either way.
+            Err(err) => return Err(err),
+        }
+    }
+    // A `kid` that named no key, unverified by the keys without a `kid`: an unknown
+    // key, which may be one the set predates (the gate fetches the set again).
+    Err(if kid_unmatched {
+        TokenError::UnknownKey
+    } else {
+        failure
+    })
 }
 
 /// The claims of a token whose signature is known to be good (just checked, or
@@ -297,22 +364,21 @@ pub fn verified_claims(
 ) -> Result<VerifiedToken, TokenError> {
     let claims: Claims = decode_json(parsed.payload_b64).ok_or(TokenError::InvalidClaims)?;
     check_claims(&claims, policy, now)?;
-    let scopes = claims.scopes();
     Ok(VerifiedToken {
         subject: claims.sub,
-        expires_at: claims.exp.map_or(0, |d| d.0),
-        scopes,
+        expires_at: claims.exp.map_or(0, NumericDate::floor),
+        scopes: claims.scope.or(claims.scp).map_or_else(Vec::new, |s| s.0),
     })
 }
 
 fn check_claims(claims: &Claims, policy: &Policy, now: u64) -> Result<(), TokenError> {
     let leeway = policy.leeway_seconds;
-    let exp = claims.exp.ok_or(TokenError::MissingExpiry)?.0;
+    let exp = claims.exp.ok_or(TokenError::MissingExpiry)?.floor();
     if exp.saturating_add(leeway) < now {
         return Err(TokenError::Expired);
     }
     for not_before in [claims.nbf, claims.iat].into_iter().flatten() {
-        if not_before.0 > now.saturating_add(leeway) {
+        if not_before.ceil() > now.saturating_add(leeway) {
             return Err(TokenError::NotYetValid);
         }
     }

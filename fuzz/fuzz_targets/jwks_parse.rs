@@ -1,4 +1,4 @@
-//! Arbitrary bytes as a JWKS document through `KeySet::parse`, then key selection
+//! Arbitrary bytes as a JWKS document through `KeySet::parse`, then candidate selection
 //! (which decodes and constructs the key) for every algorithm, with no `kid`, each
 //! committed `kid` and an unknown one, then verification of the committed tokens.
 //! Asserts: no panic; a parsed set is non-empty and holds at most `MAX_KEYS`; a
@@ -27,17 +27,25 @@ fuzz_target!(|data: &[u8]| {
             Some("ed-1"),
             Some(""),
         ] {
-            match set.select(alg, kid) {
-                Ok(key) => assert_eq!(key.algorithm(), alg),
-                Err(KeySelectionError::UnknownKey) => {
+            match set.candidates(alg, kid) {
+                Ok(candidates) => {
+                    let unmatched = candidates.kid_unmatched();
                     if let Some(kid) = kid {
-                        assert!(!set.contains_kid(kid));
+                        assert_eq!(unmatched, !set.contains_kid(kid));
                     }
+                    let mut count = 0;
+                    for key in candidates {
+                        count += 1;
+                        if let Ok(key) = key {
+                            assert_eq!(key.algorithm(), alg);
+                        }
+                    }
+                    assert!((1..=set.len()).contains(&count));
                 }
+                Err(KeySelectionError::UnknownKey) => {}
                 Err(KeySelectionError::AlgorithmMismatch) => {
                     assert!(kid.is_some_and(|k| set.contains_kid(k)));
                 }
-                Err(KeySelectionError::AmbiguousKey) => assert!(kid.is_none()),
                 Err(KeySelectionError::UnusableKey) => {}
             }
         }

@@ -1779,11 +1779,25 @@ fn catalogue(cx: &Ctx) -> Vec<Attack> {
         "RFC 6749 §3.3: separated by spaces only",
     );
     c.row(
-        "scope as an array",
+        "control: scope as an array",
         "`scope: [\"mcp:tools\"]`",
         scoped(cx.claims_with(json!({"scope": ["mcp:tools"]}))),
+        Gateway,
+        "issued by several providers; each item one scope (issue 11)",
+    );
+    c.row(
+        "scope array, scope missing",
+        "`scope: [\"openid mcp:tools\"]` (one item with a space)",
+        scoped(cx.claims_with(json!({"scope": ["openid mcp:tools"]}))),
+        InsufficientScope,
+        "an array item is one scope, never split",
+    );
+    c.row(
+        "scope of another type",
+        "`scope: {\"mcp:tools\": true}`",
+        scoped(cx.claims_with(json!({"scope": {"mcp:tools": true}}))),
         InvalidToken(CLAIMS),
-        "RFC 9068 §2.2.3: scope is a space-separated string",
+        "neither a string nor an array of strings",
     );
     c.row(
         "scoped: expired token",

@@ -417,6 +417,8 @@ fn missing_scopes_are_a_403_step_up_challenge() {
         json!({}),
         json!({"scope": "mcp:read"}),
         json!({"scp": ["mcp:write"]}),
+        // `scope` when present, else `scp`: never their union.
+        json!({"scope": "mcp:read", "scp": ["mcp:write"]}),
     ] {
         let auth = bearer(&scoped_token(claims.clone()));
         let r = respond(decide(
@@ -436,7 +438,6 @@ fn missing_scopes_are_a_403_step_up_challenge() {
         json!({"scope": "openid mcp:write mcp:read"}),
         json!({"scp": ["mcp:read", "mcp:write"]}),
         json!({"scp": "mcp:read mcp:write"}),
-        json!({"scope": "mcp:read", "scp": ["mcp:write"]}),
     ] {
         let auth = bearer(&scoped_token(claims.clone()));
         assert_eq!(

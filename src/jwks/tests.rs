@@ -1,7 +1,46 @@
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::*;
 use crate::test_support::*;
+
+/// The first candidate (the key a set of one key per `kid` would pick).
+fn select(
+    set: &KeySet,
+    alg: Algorithm,
+    kid: Option<&str>,
+) -> Result<VerifyingKey, KeySelectionError> {
+    set.candidates(alg, kid)?
+        .next()
+        .expect("candidates yield at least one key")
+}
+
+/// The RSA modulus of each candidate, in order (`None` for an unusable one).
+fn rsa_candidates(
+    set: &KeySet,
+    alg: Algorithm,
+    kid: Option<&str>,
+) -> Result<Vec<Option<Vec<u8>>>, KeySelectionError> {
+    Ok(set
+        .candidates(alg, kid)?
+        .map(|key| match key {
+            Ok(VerifyingKey::RS256(k)) => Some(k.to_components().n),
+            Ok(VerifyingKey::PS256(k)) => Some(k.to_components().n),
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(KeySelectionError::UnusableKey) => None,
+            Err(err) => panic!("unexpected {err:?}"),
+        })
+        .collect())
+}
+
+fn modulus(kp: &RS256KeyPair) -> Option<Vec<u8>> {
+    Some(kp.public_key().to_components().n)
+}
+
+/// The JWK without its `kid`.
+fn unlabelled(mut jwk: Value) -> Value {
+    jwk.as_object_mut().unwrap().remove("kid");
+    jwk
+}
 
 #[test]
 fn parses_one_key_of_each_type() {
@@ -9,25 +48,25 @@ fn parses_one_key_of_each_type() {
     assert_eq!(set.len(), 4);
     assert!(set.contains_kid("rsa-1") && set.contains_kid("ed-1"));
     assert_eq!(
-        set.select(Algorithm::RS256, Some("rsa-1"))
+        select(&set, Algorithm::RS256, Some("rsa-1"))
             .unwrap()
             .algorithm(),
         Algorithm::RS256
     );
     assert_eq!(
-        set.select(Algorithm::ES256, Some("ec-256"))
+        select(&set, Algorithm::ES256, Some("ec-256"))
             .unwrap()
             .algorithm(),
         Algorithm::ES256
     );
     assert_eq!(
-        set.select(Algorithm::ES384, Some("ec-384"))
+        select(&set, Algorithm::ES384, Some("ec-384"))
             .unwrap()
             .algorithm(),
         Algorithm::ES384
     );
     assert_eq!(
-        set.select(Algorithm::EdDSA, Some("ed-1"))
+        select(&set, Algorithm::EdDSA, Some("ed-1"))
             .unwrap()
             .algorithm(),
         Algorithm::EdDSA
@@ -85,32 +124,32 @@ fn kid_selects_and_key_pins_the_algorithm() {
     let set = key_set(&jwks_value());
     // The JWK says RS256: PS256 and RS512 on that key are refused.
     assert_eq!(
-        set.select(Algorithm::PS256, Some("rsa-1")).unwrap_err(),
+        select(&set, Algorithm::PS256, Some("rsa-1")).unwrap_err(),
         KeySelectionError::AlgorithmMismatch
     );
     assert_eq!(
-        set.select(Algorithm::RS512, Some("rsa-1")).unwrap_err(),
+        select(&set, Algorithm::RS512, Some("rsa-1")).unwrap_err(),
         KeySelectionError::AlgorithmMismatch
     );
     // ES256 header on the RSA key and the reverse.
     assert_eq!(
-        set.select(Algorithm::ES256, Some("rsa-1")).unwrap_err(),
+        select(&set, Algorithm::ES256, Some("rsa-1")).unwrap_err(),
         KeySelectionError::AlgorithmMismatch
     );
     assert_eq!(
-        set.select(Algorithm::RS256, Some("ec-256")).unwrap_err(),
+        select(&set, Algorithm::RS256, Some("ec-256")).unwrap_err(),
         KeySelectionError::AlgorithmMismatch
     );
     assert_eq!(
-        set.select(Algorithm::ES384, Some("ec-256")).unwrap_err(),
+        select(&set, Algorithm::ES384, Some("ec-256")).unwrap_err(),
         KeySelectionError::AlgorithmMismatch
     );
     assert_eq!(
-        set.select(Algorithm::RS256, Some("missing")).unwrap_err(),
+        select(&set, Algorithm::RS256, Some("missing")).unwrap_err(),
         KeySelectionError::UnknownKey
     );
     assert_eq!(
-        set.select(Algorithm::RS256, Some("")).unwrap_err(),
+        select(&set, Algorithm::RS256, Some("")).unwrap_err(),
         KeySelectionError::UnknownKey
     );
 }
@@ -126,31 +165,143 @@ fn rsa_key_without_alg_serves_the_rsa_family_only() {
         Algorithm::PS384,
         Algorithm::PS512,
     ] {
-        assert_eq!(set.select(alg, Some("r")).unwrap().algorithm(), alg);
+        assert_eq!(select(&set, alg, Some("r")).unwrap().algorithm(), alg);
     }
     for alg in [Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA] {
         assert_eq!(
-            set.select(alg, Some("r")).unwrap_err(),
+            select(&set, alg, Some("r")).unwrap_err(),
             KeySelectionError::AlgorithmMismatch
         );
     }
 }
 
 #[test]
-fn without_kid_only_a_single_fitting_key_is_used() {
+fn without_kid_every_fitting_key_is_a_candidate() {
     let k = keys();
     let single = key_set(&json!({"keys": [rsa_jwk(&k.rsa, "a", None), ed_jwk(&k.ed25519, "e")]}));
-    assert!(single.select(Algorithm::RS256, None).is_ok());
-    assert!(single.select(Algorithm::EdDSA, None).is_ok());
+    assert!(select(&single, Algorithm::RS256, None).is_ok());
+    assert!(select(&single, Algorithm::EdDSA, None).is_ok());
     assert_eq!(
-        single.select(Algorithm::ES256, None).unwrap_err(),
+        select(&single, Algorithm::ES256, None).unwrap_err(),
         KeySelectionError::UnknownKey
     );
-    let two =
-        key_set(&json!({"keys": [rsa_jwk(&k.rsa, "a", None), rsa_jwk(&k.rsa_other, "b", None)]}));
+    // Two RSA keys (labelled or not) and a token without `kid`: both are tried, in
+    // set order; the Ed25519 key is not.
+    let two = key_set(&json!({"keys": [
+        rsa_jwk(&k.rsa, "a", None),
+        ed_jwk(&k.ed25519, "e"),
+        unlabelled(rsa_jwk(&k.rsa_other, "b", None)),
+    ]}));
     assert_eq!(
-        two.select(Algorithm::RS256, None).unwrap_err(),
-        KeySelectionError::AmbiguousKey
+        rsa_candidates(&two, Algorithm::RS256, None),
+        Ok(vec![modulus(&k.rsa), modulus(&k.rsa_other)])
+    );
+    assert!(!two
+        .candidates(Algorithm::RS256, None)
+        .unwrap()
+        .kid_unmatched());
+}
+
+#[test]
+fn keys_under_one_kid_are_all_candidates_in_set_order() {
+    // Rotation: the old and the new key published under the same `kid`.
+    let k = keys();
+    let set = key_set(&json!({"keys": [
+        rsa_jwk(&k.rsa, "k", Some("RS256")),
+        ec_jwk(&k.es256.public_key().public_key().to_bytes_uncompressed(), "P-256", "k"),
+        rsa_jwk(&k.rsa_other, "k", None),
+        rsa_jwk(&k.rsa, "other", None),
+        unlabelled(rsa_jwk(&k.rsa, "", None)),
+    ]}));
+    assert_eq!(
+        rsa_candidates(&set, Algorithm::RS256, Some("k")),
+        Ok(vec![modulus(&k.rsa), modulus(&k.rsa_other)])
+    );
+    // The first key is pinned to RS256 by its JWK `alg`: PS256 may use the other only.
+    assert_eq!(
+        rsa_candidates(&set, Algorithm::PS256, Some("k")),
+        Ok(vec![modulus(&k.rsa_other)])
+    );
+    // The EC key under the same `kid` is the only ES256 candidate.
+    let es: Vec<_> = set
+        .candidates(Algorithm::ES256, Some("k"))
+        .unwrap()
+        .map(|key| key.unwrap().algorithm())
+        .collect();
+    assert_eq!(es, [Algorithm::ES256]);
+    // The `kid` names keys, none of them Ed25519 (and none in the set is).
+    assert_eq!(
+        select(&set, Algorithm::EdDSA, Some("k")).unwrap_err(),
+        KeySelectionError::AlgorithmMismatch
+    );
+}
+
+#[test]
+fn unknown_kid_falls_back_to_keys_without_kid_only() {
+    let k = keys();
+    let set = key_set(&json!({"keys": [
+        rsa_jwk(&k.rsa, "a", None),
+        unlabelled(rsa_jwk(&k.rsa_other, "", None)),
+        ec_jwk(&k.es256.public_key().public_key().to_bytes_uncompressed(), "P-256", "e"),
+    ]}));
+    // A `kid` no key carries: the unlabelled key only, never the one labelled "a".
+    assert_eq!(
+        rsa_candidates(&set, Algorithm::RS256, Some("new")),
+        Ok(vec![modulus(&k.rsa_other)])
+    );
+    assert!(set
+        .candidates(Algorithm::RS256, Some("new"))
+        .unwrap()
+        .kid_unmatched());
+    // A `kid` a key carries: that key only, not the unlabelled one.
+    assert_eq!(
+        rsa_candidates(&set, Algorithm::RS256, Some("a")),
+        Ok(vec![modulus(&k.rsa)])
+    );
+    assert!(!set
+        .candidates(Algorithm::RS256, Some("a"))
+        .unwrap()
+        .kid_unmatched());
+    // ... even when it does not fit the algorithm: no fallback to the unlabelled RSA key.
+    assert_eq!(
+        select(&set, Algorithm::RS256, Some("e")).unwrap_err(),
+        KeySelectionError::AlgorithmMismatch
+    );
+    // An unknown `kid` and no unlabelled key of the token's type.
+    assert_eq!(
+        select(&set, Algorithm::ES256, Some("new")).unwrap_err(),
+        KeySelectionError::UnknownKey
+    );
+    // Every key labelled: an unknown `kid` has no candidate (the gate refetches).
+    let labelled = key_set(&jwks_value());
+    assert_eq!(
+        select(&labelled, Algorithm::RS256, Some("new")).unwrap_err(),
+        KeySelectionError::UnknownKey
+    );
+}
+
+#[test]
+fn candidates_never_outnumber_the_keys() {
+    let jwk = rsa_jwk(&keys().rsa, "k", None);
+    let many: Vec<_> = (0..200).map(|_| jwk.clone()).collect();
+    let set = key_set(&json!({ "keys": many }));
+    for kid in [Some("k"), None] {
+        let candidates = set.candidates(Algorithm::RS256, kid).unwrap();
+        assert_eq!(candidates.size_hint(), (0, Some(MAX_KEYS)));
+        assert_eq!(candidates.count(), MAX_KEYS);
+    }
+}
+
+#[test]
+fn an_unusable_key_under_the_kid_does_not_hide_the_next() {
+    let k = keys();
+    let set = key_set(&json!({"keys": [
+        {"kty": "RSA", "kid": "k", "n": b64(&[0xc5; 128]), "e": "AQAB"},
+        rsa_jwk(&k.rsa, "k", None),
+    ]}));
+    assert_eq!(
+        rsa_candidates(&set, Algorithm::RS256, Some("k")),
+        Ok(vec![None, modulus(&k.rsa)])
     );
 }
 
@@ -162,13 +313,13 @@ fn same_kid_on_two_key_types_picks_the_fitting_one() {
         ed_jwk(&k.ed25519, "shared"),
     ]}));
     assert_eq!(
-        set.select(Algorithm::EdDSA, Some("shared"))
+        select(&set, Algorithm::EdDSA, Some("shared"))
             .unwrap()
             .algorithm(),
         Algorithm::EdDSA
     );
     assert_eq!(
-        set.select(Algorithm::RS256, Some("shared"))
+        select(&set, Algorithm::RS256, Some("shared"))
             .unwrap()
             .algorithm(),
         Algorithm::RS256
@@ -189,25 +340,25 @@ fn weak_or_broken_material_is_unusable() {
     ]}));
     for kid in ["short", "e3"] {
         assert_eq!(
-            set.select(Algorithm::RS256, Some(kid)).unwrap_err(),
+            select(&set, Algorithm::RS256, Some(kid)).unwrap_err(),
             KeySelectionError::UnusableKey,
             "{kid}"
         );
     }
     assert_eq!(
-        set.select(Algorithm::ES256, Some("off-curve")).unwrap_err(),
+        select(&set, Algorithm::ES256, Some("off-curve")).unwrap_err(),
         KeySelectionError::UnusableKey
     );
     assert_eq!(
-        set.select(Algorithm::ES256, Some("short-x")).unwrap_err(),
+        select(&set, Algorithm::ES256, Some("short-x")).unwrap_err(),
         KeySelectionError::UnusableKey
     );
     assert_eq!(
-        set.select(Algorithm::EdDSA, Some("ed-short")).unwrap_err(),
+        select(&set, Algorithm::EdDSA, Some("ed-short")).unwrap_err(),
         KeySelectionError::UnusableKey
     );
     assert_eq!(
-        set.select(Algorithm::RS256, Some("not-b64")).unwrap_err(),
+        select(&set, Algorithm::RS256, Some("not-b64")).unwrap_err(),
         KeySelectionError::UnusableKey
     );
 }

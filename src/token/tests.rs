@@ -459,3 +459,353 @@ fn headers_the_verifier_cannot_read_are_malformed_before_any_key_lookup() {
     let token = sign_raw(&header.to_string(), &raw_claims(""));
     assert_eq!(parse(&token, &policy()).err(), Some(TokenError::Malformed));
 }
+
+// --- Scopes: `scope`, else `scp`; a space-separated string or an array of strings.
+
+fn scopes_of(extra: Value) -> Result<Vec<String>, TokenError> {
+    check(&rsa_token(extra)).map(|verified| verified.scopes)
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+#[test]
+fn scope_as_a_string_or_an_array_of_strings() {
+    assert_eq!(
+        scopes_of(json!({"scope": "openid  mcp:tools "})),
+        Ok(strings(&["openid", "mcp:tools"]))
+    );
+    assert_eq!(
+        scopes_of(json!({"scope": ["openid", "mcp:tools"]})),
+        Ok(strings(&["openid", "mcp:tools"]))
+    );
+    assert_eq!(scopes_of(json!({"scope": []})), Ok(vec![]));
+    assert_eq!(scopes_of(json!({"scope": ""})), Ok(vec![]));
+    assert_eq!(scopes_of(json!({})), Ok(vec![]));
+    // Array items are whole scopes: not split, and only exact matches count.
+    let verified = check(&rsa_token(json!({"scope": ["a b", "", "mcp:tools"]}))).unwrap();
+    assert_eq!(verified.scopes, strings(&["a b", "mcp:tools"]));
+    assert!(verified.has_scopes(&strings(&["mcp:tools"])));
+    assert!(!verified.has_scopes(&strings(&["a"])));
+    // Only U+0020 separates (RFC 6749 §3.3).
+    assert_eq!(scopes_of(json!({"scope": "a\tb"})), Ok(strings(&["a\tb"])));
+}
+
+#[test]
+fn scp_as_a_string_or_an_array_of_strings() {
+    // Azure AD: a space-separated string; Okta: an array.
+    assert_eq!(
+        scopes_of(json!({"scp": "User.Read Mail.Send"})),
+        Ok(strings(&["User.Read", "Mail.Send"]))
+    );
+    assert_eq!(
+        scopes_of(json!({"scp": ["openid", "mcp:tools"]})),
+        Ok(strings(&["openid", "mcp:tools"]))
+    );
+}
+
+#[test]
+fn scope_when_present_wins_over_scp() {
+    for (claims, granted) in [
+        (json!({"scope": "a", "scp": ["b"]}), &["a"][..]),
+        (json!({"scope": ["a"], "scp": "b c"}), &["a"]),
+        // Present but empty: no scopes, `scp` is not consulted.
+        (json!({"scope": "", "scp": "b"}), &[]),
+        (json!({"scope": [], "scp": ["b"]}), &[]),
+        // `null` counts as absent, like every other claim.
+        (json!({"scope": null, "scp": "b"}), &["b"]),
+    ] {
+        let verified = check(&rsa_token(claims.clone())).unwrap();
+        assert_eq!(verified.scopes, strings(granted), "{claims}");
+        assert!(!verified.has_scopes(&strings(&["a", "b"])), "{claims}");
+    }
+}
+
+#[test]
+fn scope_claims_of_other_types_make_the_token_invalid() {
+    for name in ["scope", "scp"] {
+        for value in [
+            json!(1),
+            json!(1.5),
+            json!(true),
+            json!({}),
+            json!({"a": "b"}),
+            json!([1]),
+            json!(["a", 1]),
+            json!([["a"]]),
+            json!(["a", null]),
+            json!(["a", {"b": "c"}]),
+        ] {
+            assert_eq!(
+                check(&rsa_token(json!({ name: value }))),
+                Err(TokenError::InvalidClaims),
+                "{name}: {value}"
+            );
+        }
+    }
+    // Ill-typed `scp` next to a good `scope`: still refused (parsed strictly).
+    assert_eq!(
+        check(&rsa_token(json!({"scope": "a", "scp": 1}))),
+        Err(TokenError::InvalidClaims)
+    );
+}
+
+// --- Key candidates: rotation under one `kid`, keys without `kid`.
+
+/// The JWK without its `kid`.
+fn unlabelled(mut jwk: Value) -> Value {
+    jwk.as_object_mut().unwrap().remove("kid");
+    jwk
+}
+
+/// The RS256 key pair `kp` with another `kid`, or none.
+fn relabelled(kp: &RS256KeyPair, kid: Option<&str>) -> RS256KeyPair {
+    let kp = RS256KeyPair::from_der(&kp.to_der().unwrap()).unwrap();
+    match kid {
+        Some(kid) => kp.with_key_id(kid),
+        None => kp,
+    }
+}
+
+fn check_with(token: &str, set: &Value) -> Result<VerifiedToken, TokenError> {
+    verify(token, &key_set(set), &policy(), NOW)
+}
+
+#[test]
+fn two_rsa_keys_under_one_kid_and_the_second_signed() {
+    let k = keys();
+    let set = json!({"keys": [
+        rsa_jwk(&k.rsa_other, "rsa-1", Some("RS256")),
+        rsa_jwk(&k.rsa, "rsa-1", Some("RS256")),
+    ]});
+    let token = rsa_token(json!({}));
+    assert_eq!(
+        check_with(&token, &set).map(|v| v.subject),
+        Ok(Some("user_123".into()))
+    );
+    // Signed by neither: every candidate tried, the signature is bad.
+    let stranger = RS256KeyPair::generate(2048).unwrap().with_key_id("rsa-1");
+    assert_eq!(
+        check_with(&stranger.sign(claims(json!({}))).unwrap(), &set),
+        Err(TokenError::BadSignature)
+    );
+}
+
+#[test]
+fn claims_are_judged_once_a_candidate_verifies() {
+    // The second key signed: its verdict on the claims is final, not "bad signature".
+    let k = keys();
+    let set = json!({"keys": [
+        rsa_jwk(&k.rsa_other, "rsa-1", None),
+        rsa_jwk(&k.rsa, "rsa-1", None),
+    ]});
+    assert_eq!(
+        check_with(&rsa_token(json!({"exp": NOW - 3600})), &set),
+        Err(TokenError::Expired)
+    );
+    assert_eq!(
+        check_with(&rsa_token(json!({"iss": "https://evil.test"})), &set),
+        Err(TokenError::WrongIssuer)
+    );
+}
+
+#[test]
+fn keys_without_kid_and_a_token_without_kid() {
+    let k = keys();
+    let set = json!({"keys": [
+        unlabelled(rsa_jwk(&k.rsa_other, "", None)),
+        unlabelled(ed_jwk(&k.ed25519, "")),
+        unlabelled(rsa_jwk(&k.rsa, "", None)),
+    ]});
+    let token = relabelled(&k.rsa, None).sign(claims(json!({}))).unwrap();
+    assert!(check_with(&token, &set).is_ok());
+    // Labelled keys are candidates too when the token names none.
+    assert!(check_with(&token, &jwks_value()).is_ok());
+    let stranger = RS256KeyPair::generate(2048).unwrap();
+    assert_eq!(
+        check_with(&stranger.sign(claims(json!({}))).unwrap(), &set),
+        Err(TokenError::BadSignature)
+    );
+}
+
+#[test]
+fn token_kid_naming_no_key_is_tried_on_the_keys_without_kid() {
+    let k = keys();
+    let token = relabelled(&k.rsa, Some("2024-rotated"))
+        .sign(claims(json!({})))
+        .unwrap();
+    // The set does not label its keys: the token's label does not contradict it.
+    let unlabelled_set = json!({"keys": [unlabelled(rsa_jwk(&k.rsa, "", None))]});
+    assert!(check_with(&token, &unlabelled_set).is_ok());
+    // Unverified by the unlabelled keys: an unknown key (the gate fetches the set
+    // again), not a bad signature.
+    let other_unlabelled = json!({"keys": [unlabelled(rsa_jwk(&k.rsa_other, "", None))]});
+    assert_eq!(
+        check_with(&token, &other_unlabelled),
+        Err(TokenError::UnknownKey)
+    );
+    // The signing key labelled otherwise is not a candidate.
+    let labelled_otherwise = json!({"keys": [rsa_jwk(&k.rsa, "rsa-1", None)]});
+    assert_eq!(
+        check_with(&token, &labelled_otherwise),
+        Err(TokenError::UnknownKey)
+    );
+    // When a key carries the token's `kid`, the unlabelled ones are not tried.
+    let named = json!({"keys": [
+        rsa_jwk(&k.rsa_other, "rsa-1", None),
+        unlabelled(rsa_jwk(&k.rsa, "", None)),
+    ]});
+    assert_eq!(
+        check_with(&rsa_token(json!({})), &named),
+        Err(TokenError::BadSignature)
+    );
+}
+
+#[test]
+fn a_key_of_another_family_under_the_same_kid_is_skipped() {
+    let k = keys();
+    let der = k.rsa.to_der().unwrap();
+    let set = json!({"keys": [
+        ed_jwk(&k.ed25519, "k"),
+        ec_jwk(&k.es256.public_key().public_key().to_bytes_uncompressed(), "P-256", "k"),
+        rsa_jwk(&k.rsa_other, "k", Some("RS256")),
+        rsa_jwk(&k.rsa, "k", None),
+    ]});
+    let rs256 = relabelled(&k.rsa, Some("k"))
+        .sign(claims(json!({})))
+        .unwrap();
+    assert!(check_with(&rs256, &set).is_ok());
+    let ps256 = PS256KeyPair::from_der(&der)
+        .unwrap()
+        .with_key_id("k")
+        .sign(claims(json!({})))
+        .unwrap();
+    assert!(check_with(&ps256, &set).is_ok());
+    let es256 = ES256KeyPair::from_bytes(&k.es256.to_bytes())
+        .unwrap()
+        .with_key_id("k")
+        .sign(claims(json!({})))
+        .unwrap();
+    assert!(check_with(&es256, &set).is_ok());
+    // ES384 under "k": keys carry the kid, none fits.
+    let es384 = ES384KeyPair::from_bytes(&k.es384.to_bytes())
+        .unwrap()
+        .with_key_id("k")
+        .sign(claims(json!({})))
+        .unwrap();
+    assert_eq!(check_with(&es384, &set), Err(TokenError::AlgorithmMismatch));
+}
+
+#[test]
+fn an_unusable_key_under_the_kid_does_not_hide_a_good_one() {
+    let short = json!({"kty": "RSA", "kid": "rsa-1", "n": b64(&[0xc5; 128]), "e": "AQAB"});
+    let token = rsa_token(json!({}));
+    let set = json!({"keys": [short.clone(), rsa_jwk(&keys().rsa, "rsa-1", None)]});
+    assert!(check_with(&token, &set).is_ok());
+    assert_eq!(
+        check_with(&token, &json!({ "keys": [short] })),
+        Err(TokenError::UnusableKey)
+    );
+}
+
+// --- Header and date interop (RFC 9068 §2.1, RFC 7519 §2, RFC 7515 §4.1.11).
+
+#[test]
+fn rfc9068_typ_values_are_accepted() {
+    let k = keys();
+    for typ in ["at+jwt", "application/at+jwt", "JWT"] {
+        let opts = HeaderOptions {
+            signature_type: Some(typ.into()),
+            ..HeaderOptions::default()
+        };
+        let rsa = k.rsa.sign_with_options(claims(json!({})), &opts).unwrap();
+        let es = k.es256.sign_with_options(claims(json!({})), &opts).unwrap();
+        for token in [rsa, es] {
+            let parsed = parse(&token, &policy()).unwrap();
+            assert_eq!(
+                jwt_simple::prelude::Token::decode_metadata(parsed.compact())
+                    .unwrap()
+                    .signature_type(),
+                Some(typ)
+            );
+            assert!(check(&token).is_ok(), "{typ}");
+        }
+    }
+}
+
+#[test]
+fn fractional_numeric_dates_compare_exactly() {
+    let at = |secs: f64| json!(secs);
+    let now = NOW as f64;
+    // exp: accepted up to `now - leeway`, fractions included.
+    assert_eq!(
+        check(&rsa_token(json!({"exp": 1_700_000_000.5}))),
+        Err(TokenError::Expired)
+    );
+    assert_eq!(
+        check(&rsa_token(json!({"exp": at(now - 60.5)}))),
+        Err(TokenError::Expired)
+    );
+    assert!(check(&rsa_token(json!({"exp": at(now - 59.5)}))).is_ok());
+    assert_eq!(
+        check(&rsa_token(json!({"exp": at(now + 0.5)}))).map(|v| v.expires_at),
+        Ok(NOW)
+    );
+    // nbf and iat: refused past `now + leeway`, even by half a second.
+    for name in ["nbf", "iat"] {
+        assert_eq!(
+            check(&rsa_token(json!({ name: at(now + 60.5) }))),
+            Err(TokenError::NotYetValid),
+            "{name}"
+        );
+        assert!(
+            check(&rsa_token(json!({ name: at(now + 59.5) }))).is_ok(),
+            "{name}"
+        );
+        assert!(
+            check(&rsa_token(json!({ name: at(now - 0.5) }))).is_ok(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn unknown_header_members_are_ignored() {
+    let header = json!({
+        "alg": "EdDSA",
+        "kid": "ed-1",
+        "typ": "at+jwt",
+        // Azure AD sends x5t (and, on Graph tokens, nonce) in the header.
+        "x5t": "nYgbUaXbHS2zUZQXU6ZyNZkCX5s",
+        "x5t#S256": "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg",
+        "nonce": "abc",
+        "iss": ISSUER,
+        "x-vendor": {"region": ["eu", 1], "flag": true, "n": null},
+    });
+    assert!(check(&sign_raw(&header.to_string(), &raw_claims(""))).is_ok());
+}
+
+#[test]
+fn crit_is_refused_on_a_validly_signed_token() {
+    for extension in [
+        json!({"crit": ["exp"], "exp": NOW + 300}),
+        json!({"crit": ["b64"], "b64": false}),
+        json!({"crit": ["x-unknown"], "x-unknown": 1}),
+        json!({"crit": []}),
+        json!({"crit": "b64", "b64": true}),
+        json!({"crit": null}),
+        json!({"crit": {}}),
+    ] {
+        let mut header = json!({"alg": "EdDSA", "kid": "ed-1"});
+        for (name, value) in extension.as_object().unwrap() {
+            header[name] = value.clone();
+        }
+        let token = sign_raw(&header.to_string(), &raw_claims(""));
+        assert_eq!(
+            check(&token),
+            Err(TokenError::UnsupportedCritical),
+            "{header}"
+        );
+    }
+}
