@@ -18,6 +18,9 @@ TOOLS_DIR    := .tools
 
 # Shipped: cargo's component with its core module through `wasm-opt -Oz` (mk/size.mk).
 MIDDLEWARE      := build/wasmcp_spin_authkit.wasm
+# Serves the gateway's key-value imports, keeping it out of the middleware's keys
+# (guard/, compose.wac).
+GUARD           := build/authkit_keyvalue_guard.wasm
 EXAMPLE_GATEWAY := $(RELEASE_DIR)/mcp_gateway.wasm
 # The same example built as spin-sdk 3 / cargo-component builds are: exporting
 # wasi:http/incoming-handler@0.2.0 (separate target dir: same crate, other feature).
@@ -36,6 +39,16 @@ BUILD_DIR      := build
 SERVER_024     := $(BUILD_DIR)/server-mcp.wasm
 SERVER_020     := $(BUILD_DIR)/server-mcp-0.2.0.wasm
 SERVER_ECHO    := $(BUILD_DIR)/server-echo.wasm
+# Test-only attacker (examples/hostile-gateway): behind the guard, and (wasi-only
+# build) composed without it by misusing compose-no-keyvalue.wac, to show what
+# the guard prevents.
+HOSTILE_GATEWAY      := $(RELEASE_DIR)/hostile_gateway.wasm
+HOSTILE_GATEWAY_WASI := $(TARGET_DIR)/hostile-wasi/$(WASM_TARGET)/release/hostile_gateway.wasm
+SERVER_HOSTILE       := $(BUILD_DIR)/server-hostile.wasm
+SERVER_UNGUARDED     := $(BUILD_DIR)/server-hostile-unguarded.wasm
+
+# Spin: from PATH, else the out-of-tree build DEVELOPERS.md describes, if present.
+SPIN ?= $(shell command -v spin 2>/dev/null || echo $(HOME)/.cache/spin/bin/spin)
 
 # wac: from PATH, else installed into .tools by `make tools`.
 WAC := $(shell command -v wac 2>/dev/null || echo $(TOOLS_DIR)/bin/wac)
@@ -47,11 +60,13 @@ VENV := .venv
 build: middleware gateways
 
 middleware:
-	$(CARGO) build --release --target $(WASM_TARGET) -p wasmcp-spin-authkit
-	@$(MAKE) --no-print-directory $(MIDDLEWARE)
+	$(CARGO) build --release --target $(WASM_TARGET) -p wasmcp-spin-authkit -p authkit-keyvalue-guard
+	@$(MAKE) --no-print-directory $(MIDDLEWARE) $(GUARD)
 
 gateways:
-	$(CARGO) build --release --target $(WASM_TARGET) -p mcp-gateway -p echo-gateway
+	$(CARGO) build --release --target $(WASM_TARGET) -p mcp-gateway -p echo-gateway -p hostile-gateway
+	$(CARGO) build --release --target $(WASM_TARGET) -p hostile-gateway --no-default-features \
+		--target-dir $(TARGET_DIR)/hostile-wasi
 	$(CARGO) build --release --target $(WASM_TARGET) -p mcp-gateway --features wasi-http-0-2-0 \
 		--target-dir $(TARGET_DIR)/wasi-http-0.2.0
 
@@ -63,14 +78,28 @@ tools: $(WAC)
 $(TOOLS_DIR)/bin/wac:
 	$(CARGO) install --locked --root $(TOOLS_DIR) wac-cli@0.12.0
 
+# $(call compose-server,GATEWAY,OUT): the gateway behind the middleware and its
+# key-value imports behind the guard (compose.wac). A gateway with a key-value
+# import the guard does not serve is refused; one without any key-value import
+# needs compose-no-keyvalue.wac (wac will not spread the guard into it).
+define compose-server
+	@set -e; kv=$$($(COMPONENT_MODULE) check-keyvalue $(1) $(GUARD)); \
+	if [ "$$kv" = guarded ]; then \
+		echo "$(WAC) compose compose.wac (key-value guard) -> $(2)"; \
+		$(WAC) compose compose.wac --dep wasmcp:gateway=$(1) --dep wasmcp:keyvalue-guard=$(GUARD) \
+			--dep wasmcp:authkit=$(MIDDLEWARE) -o $(2); \
+	else \
+		echo "$(WAC) compose compose-no-keyvalue.wac (the gateway imports no key-value) -> $(2)"; \
+		$(WAC) compose compose-no-keyvalue.wac --dep wasmcp:gateway=$(1) \
+			--dep wasmcp:authkit=$(MIDDLEWARE) -o $(2); \
+	fi
+endef
+
 # Plug the middleware in front of $(GATEWAY) -> $(SERVER).
 compose: middleware tools
 	@if [ "$(GATEWAY)" = "$(EXAMPLE_GATEWAY)" ]; then $(MAKE) --no-print-directory gateways; fi
 	@test -f "$(GATEWAY)" || { echo "GATEWAY=$(GATEWAY) does not exist" >&2; exit 1; }
-	$(WAC) compose compose.wac \
-		--dep wasmcp:gateway=$(GATEWAY) \
-		--dep wasmcp:authkit=$(MIDDLEWARE) \
-		-o $(SERVER)
+	$(call compose-server,$(GATEWAY),$(SERVER))
 	@echo "composed $(SERVER) ($$(stat -c %s $(SERVER)) bytes): authkit middleware -> $(GATEWAY)"
 
 # Serve the protected MCP endpoint at http://$(LISTEN)/mcp. `spin up` when Spin is
@@ -78,8 +107,10 @@ compose: middleware tools
 # Without AUTHKIT_ISSUER: with the local DEVELOPMENT-ONLY issuer of authkit-host on
 # $(DEV_ISSUER), which prints a bearer token and commands to try.
 up: compose
-	@if command -v spin >/dev/null 2>&1; then \
+	@if command -v $(SPIN) >/dev/null 2>&1; then \
+		manifest=$${SPIN_MANIFEST:-spin.toml}; \
 		if [ -z "$$AUTHKIT_ISSUER" ]; then \
+			manifest=$${SPIN_MANIFEST:-spin.dev.toml}; \
 			$(MAKE) --no-print-directory host || exit; \
 			export AUTHKIT_ISSUER=http://$(DEV_ISSUER) \
 				AUTHKIT_JWKS_URI=$${AUTHKIT_JWKS_URI:-http://$(DEV_ISSUER)/jwks} \
@@ -90,12 +121,13 @@ up: compose
 				kill -0 $$dev_issuer 2>/dev/null || exit 1; sleep 0.1; \
 			done; \
 		fi; \
-		echo "Serving http://$(LISTEN)/mcp with spin up"; \
+		echo "Serving http://$(LISTEN)/mcp with $(SPIN) up --from $$manifest"; \
 		SPIN_VARIABLE_AUTHKIT_ISSUER="$$AUTHKIT_ISSUER" \
 		SPIN_VARIABLE_AUTHKIT_JWKS_URI="$$AUTHKIT_JWKS_URI" \
 		SPIN_VARIABLE_AUTHKIT_AUDIENCE="$$AUTHKIT_AUDIENCE" \
 		SPIN_VARIABLE_AUTHKIT_RESOURCE="$$AUTHKIT_RESOURCE" \
-		spin up --from spin.toml --listen $(LISTEN); \
+		SPIN_VARIABLE_AUTHKIT_ALLOWED_ORIGINS="$$AUTHKIT_ALLOWED_ORIGINS" \
+		$(SPIN) up --from $$manifest --listen $(LISTEN); \
 	else \
 		$(MAKE) --no-print-directory host && \
 		echo "spin is not installed: serving with the local wasmtime host ($(HOST))" && \
@@ -105,7 +137,8 @@ up: compose
 			--var authkit_issuer="$$AUTHKIT_ISSUER" \
 			--var authkit_jwks_uri="$$AUTHKIT_JWKS_URI" \
 			--var authkit_audience="$$AUTHKIT_AUDIENCE" \
-			--var authkit_resource="$$AUTHKIT_RESOURCE"; \
+			--var authkit_resource="$$AUTHKIT_RESOURCE" \
+			--var authkit_allowed_origins="$$AUTHKIT_ALLOWED_ORIGINS"; \
 	fi
 
 # ---------------------------------------------------------------------------
@@ -113,27 +146,34 @@ up: compose
 
 # Security (issue 5): attack catalogue, hygiene, fuzz smoke run, cargo-deny; and the
 # size budget. Their targets live in mk/*.mk.
-test: lint unit-test host-test integration-test attack-test hygiene-test python-test \
+test: lint unit-test host-test integration-test attack-test hygiene-test python-test spin-test \
       oauth-test conformance-test fuzz-smoke deny size-check
 
 unit-test:
-	$(CARGO) test -p wasmcp-spin-authkit -p mcp-gateway -p echo-gateway -p proxy-gateway
+	$(CARGO) test -p wasmcp-spin-authkit -p authkit-keyvalue-guard -p mcp-gateway -p echo-gateway \
+		-p proxy-gateway -p hostile-gateway
 
 host-test:
 	$(CARGO) test --profile host -p authkit-host --lib --bins --test serve --test cli --test dev_issuer
 
 fixtures: build tools
 	@mkdir -p $(BUILD_DIR)
-	$(WAC) compose compose.wac --dep wasmcp:gateway=$(EXAMPLE_GATEWAY) --dep wasmcp:authkit=$(MIDDLEWARE) -o $(SERVER_024)
-	$(WAC) compose compose.wac --dep wasmcp:gateway=$(GATEWAY_020) --dep wasmcp:authkit=$(MIDDLEWARE) -o $(SERVER_020)
-	$(WAC) compose compose.wac --dep wasmcp:gateway=$(ECHO_GATEWAY) --dep wasmcp:authkit=$(MIDDLEWARE) -o $(SERVER_ECHO)
+	$(call compose-server,$(EXAMPLE_GATEWAY),$(SERVER_024))
+	$(call compose-server,$(GATEWAY_020),$(SERVER_020))
+	$(call compose-server,$(ECHO_GATEWAY),$(SERVER_ECHO))
+	$(call compose-server,$(HOSTILE_GATEWAY),$(SERVER_HOSTILE))
+	$(WAC) compose compose-no-keyvalue.wac --dep wasmcp:gateway=$(HOSTILE_GATEWAY_WASI) \
+		--dep wasmcp:authkit=$(MIDDLEWARE) -o $(SERVER_UNGUARDED)
 
 integration-test: fixtures
 	AUTHKIT_TEST_SERVER_MCP=$(abspath $(SERVER_024)) \
 	AUTHKIT_TEST_SERVER_MCP_020=$(abspath $(SERVER_020)) \
 	AUTHKIT_TEST_SERVER_ECHO=$(abspath $(SERVER_ECHO)) \
+	AUTHKIT_TEST_SERVER_HOSTILE=$(abspath $(SERVER_HOSTILE)) \
+	AUTHKIT_TEST_SERVER_UNGUARDED=$(abspath $(SERVER_UNGUARDED)) \
 	AUTHKIT_TEST_MIDDLEWARE=$(abspath $(MIDDLEWARE)) \
-	$(CARGO) test --profile host -p authkit-host --test middleware --test jwks_cache --test dev_issuer_e2e
+	$(CARGO) test --profile host -p authkit-host --test middleware --test jwks_cache --test dev_issuer_e2e \
+		--test trust_boundary
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -143,6 +183,15 @@ python-test: fixtures host $(VENV)/bin/python
 	AUTHKIT_TEST_SERVER_MCP=$(abspath $(SERVER_024)) \
 	AUTHKIT_TEST_HOST=$(abspath $(HOST)) \
 	$(VENV)/bin/python -m pytest -q tests/python
+
+# The composed servers on Spin itself (`spin up`): the hostile gateway, audience and
+# Origin checks (tests/spin). SKIPPED, and says so, when no Spin CLI is found.
+.PHONY: spin-test
+spin-test: fixtures $(VENV)/bin/python
+	AUTHKIT_TEST_SPIN=$$(command -v $(SPIN) || true) \
+	AUTHKIT_TEST_SERVER_MCP=$(abspath $(SERVER_024)) \
+	AUTHKIT_TEST_SERVER_HOSTILE=$(abspath $(SERVER_HOSTILE)) \
+	$(VENV)/bin/python -m pytest -q -rs tests/spin
 
 # A real authorization server (node oidc-provider) and real MCP clients (Python and
 # TypeScript SDKs, client_credentials, MCP Inspector CLI) through the middleware.
@@ -176,7 +225,7 @@ conformance-test: middleware tools host $(CONFORMANCE_DIR)/node_modules/.package
 	$(CARGO) test -p proxy-gateway
 	$(CARGO) build --release --target $(WASM_TARGET) -p proxy-gateway
 	@mkdir -p $(BUILD_DIR)
-	$(WAC) compose compose.wac --dep wasmcp:gateway=$(PROXY_GATEWAY) --dep wasmcp:authkit=$(MIDDLEWARE) -o $(SERVER_PROXY)
+	$(call compose-server,$(PROXY_GATEWAY),$(SERVER_PROXY))
 	$(CONFORMANCE_DIR)/node_modules/.bin/node $(CONFORMANCE_DIR)/run.mjs \
 		--host $(HOST) --server $(SERVER_PROXY) --out $(BUILD_DIR)/conformance
 
@@ -186,8 +235,10 @@ bench-cache: fixtures
 
 lint:
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy -p wasmcp-spin-authkit -p mcp-gateway -p echo-gateway -p proxy-gateway --all-targets -- -D warnings
-	$(CARGO) clippy -p wasmcp-spin-authkit --target $(WASM_TARGET) -- -D warnings
+	$(CARGO) clippy -p wasmcp-spin-authkit -p authkit-keyvalue-guard -p mcp-gateway -p echo-gateway \
+		-p proxy-gateway -p hostile-gateway --all-targets -- -D warnings
+	$(CARGO) clippy -p wasmcp-spin-authkit -p authkit-keyvalue-guard -p hostile-gateway \
+		--target $(WASM_TARGET) -- -D warnings
 
 size: middleware
 	@echo "$(MIDDLEWARE): $$(stat -c %s $(MIDDLEWARE)) bytes"

@@ -40,8 +40,11 @@ $(TOOLS_DIR)/bin/wasm-tools:
 $(TOOLS_DIR)/bin/twiggy:
 	$(CARGO) install --locked --root $(TOOLS_DIR) twiggy@0.8.0
 
+# The key-value guard (guard/), optimised the same way.
+GUARD_OPT := $(BUILD_DIR)/authkit_keyvalue_guard.wasm
+
 # Only the main core module is rewritten; the component around it is copied as is.
-$(MIDDLEWARE_OPT): $(MIDDLEWARE_CARGO) mk/component-module.py | $(WASM_OPT)
+$(MIDDLEWARE_OPT) $(GUARD_OPT): $(BUILD_DIR)/%.wasm: $(RELEASE_DIR)/%.wasm mk/component-module.py | $(WASM_OPT)
 	@mkdir -p $(@D)
 	$(COMPONENT_MODULE) extract $< $@.core.wasm
 	$(WASM_OPT) $(WASM_OPT_FLAGS) $@.core.wasm -o $@.core.opt.wasm

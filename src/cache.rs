@@ -10,10 +10,20 @@
 //!   absent; a configured value overrides both;
 //! - a refresh that fails keeps serving the cached copy for up to 24 h
 //!   (stale-if-error, RFC 5861 §4); with nothing cached the caller gets the error;
+//! - a failed fetch is remembered for [`FAILURE_BACKOFF`]: until then no request
+//!   fetches that document again (a flood of requests cannot hammer a provider
+//!   that is down);
 //! - a forced refresh (a token names an unknown `kid`: keys may have rotated) is
-//!   allowed at most once per 30 s per document, so random kids cannot hammer the
-//!   provider;
+//!   allowed at most once per 30 s per document, and only to the request that wins
+//!   a compare-and-swap on the document's attempt record, so concurrent requests
+//!   with random kids cannot hammer the provider; refreshes of an expired copy are
+//!   claimed the same way (one request fetches, the others serve the stale copy);
 //! - only documents that parse are stored: an HTML error page never replaces keys.
+//!
+//! What is read back is checked, not trusted blindly: a timestamp in the future
+//! makes an entry a miss, a lifetime is clamped to [`MAX_LIFETIME`], and a body
+//! that does not parse is never used. (The store itself is out of the wrapped
+//! gateway's reach: `compose.wac`'s key-value guard; docs/SECURITY.md.)
 //!
 //! Time and I/O come in through arguments and traits; this module does neither.
 
@@ -29,13 +39,32 @@ pub const MAX_LIFETIME: u64 = 86_400;
 pub const STALE_IF_ERROR: u64 = 86_400;
 /// Minimum spacing of forced refreshes of one document.
 pub const REFRESH_COOLDOWN: u64 = 30;
+/// How long a failed fetch stops further fetches of the same document.
+pub const FAILURE_BACKOFF: u64 = 10;
+/// How long a claimed refresh of an expired copy is left to its claimant (the
+/// fetch deadline) before another request may claim it.
+pub const CLAIM_TIMEOUT: u64 = 10;
+/// Largest clock difference tolerated between instances writing the store: a
+/// later timestamp is not believed.
+pub const CLOCK_SKEW: u64 = 60;
+/// Every store key of the middleware starts with this; the key-value guard
+/// (guard/) keeps the wrapped gateway out of them.
+pub const KEY_PREFIX: &str = "authkit/";
 
-/// Persistent bytes by key (the edge maps it onto `wasi:keyvalue/store`).
+/// Computes a new value from the current one (`None`: leave it).
+pub type Update<'a> = &'a mut dyn FnMut(Option<&[u8]>) -> Option<Vec<u8>>;
+
+/// Persistent bytes by key (the edge maps it onto `wasi:keyvalue/store` and
+/// `atomics`).
 pub trait Store {
     /// The stored value, or `None` (absent, or the store failed).
     fn get(&mut self, key: &str) -> Option<Vec<u8>>;
     /// Stores a value; failures are ignored (the cache is an optimisation).
     fn set(&mut self, key: &str, value: &[u8]);
+    /// Compare-and-swap: reads the current value, and if `update` returns a new
+    /// one, stores it unless another writer changed the key in between. `true`
+    /// when this call's value was stored.
+    fn update(&mut self, key: &str, update: Update<'_>) -> bool;
 }
 
 /// A fetched document.
@@ -75,50 +104,36 @@ pub fn lifetime(max_age: Option<u64>, configured: Option<u64>) -> u64 {
     })
 }
 
-/// A stored document with its timing.
+/// A stored document with its timing (`authkit/v2/doc/<url>`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Entry {
     fetched_at: u64,
     lifetime: u64,
-    /// Last fetch attempt, successful or not (paces forced refreshes).
-    attempted_at: u64,
     body: Vec<u8>,
 }
 
-const ENTRY_MAGIC: &[u8] = b"authkit-cache-v1\n";
+const ENTRY_MAGIC: &[u8] = b"authkit-doc-v2\n";
 
 impl Entry {
     fn encode(&self) -> Vec<u8> {
         let mut out = ENTRY_MAGIC.to_vec();
-        out.extend_from_slice(
-            format!(
-                "{} {} {}\n",
-                self.fetched_at, self.lifetime, self.attempted_at
-            )
-            .as_bytes(),
-        );
+        out.extend_from_slice(format!("{} {}\n", self.fetched_at, self.lifetime).as_bytes());
         out.extend_from_slice(&self.body);
         out
     }
 
-    /// `None` for anything not written by [`Entry::encode`] (treated as a miss).
-    fn decode(bytes: &[u8]) -> Option<Self> {
+    /// `None` for anything not written by [`Entry::encode`], or not believable at
+    /// `now` (fetched in the future); the lifetime is clamped to [`MAX_LIFETIME`].
+    fn decode(bytes: &[u8], now: u64) -> Option<Self> {
         let rest = bytes.strip_prefix(ENTRY_MAGIC)?;
         let newline = rest.iter().position(|b| *b == b'\n')?;
-        let header = std::str::from_utf8(&rest[..newline]).ok()?;
-        let mut numbers = header.split(' ').map(|n| n.parse::<u64>().ok());
-        let (Some(Some(fetched_at)), Some(Some(lifetime)), Some(Some(attempted_at)), None) = (
-            numbers.next(),
-            numbers.next(),
-            numbers.next(),
-            numbers.next(),
-        ) else {
+        let [fetched_at, lifetime] = numbers(&rest[..newline])?;
+        if fetched_at > now.saturating_add(CLOCK_SKEW) {
             return None;
-        };
+        }
         Some(Self {
             fetched_at,
-            lifetime,
-            attempted_at,
+            lifetime: lifetime.min(MAX_LIFETIME),
             body: rest[newline + 1..].to_vec(),
         })
     }
@@ -135,9 +150,72 @@ impl Entry {
     }
 }
 
+/// Exactly `N` space-separated decimal numbers.
+fn numbers<const N: usize>(line: &[u8]) -> Option<[u64; N]> {
+    let mut out = [0; N];
+    let mut parts = std::str::from_utf8(line).ok()?.split(' ');
+    for slot in &mut out {
+        *slot = parts.next()?.parse().ok()?;
+    }
+    parts.next().is_none().then_some(out)
+}
+
+/// The last fetch of a document (`authkit/v2/attempt/<url>`): when it started,
+/// and whether it failed. Paces refreshes, remembers failures, and is what
+/// concurrent requests compare-and-swap to decide which of them fetches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Attempt {
+    at: u64,
+    outcome: Outcome,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// Claimed: a request is fetching.
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+const ATTEMPT_MAGIC: &str = "authkit-attempt-v2\n";
+
+impl Attempt {
+    fn encode(&self) -> Vec<u8> {
+        let outcome = match self.outcome {
+            Outcome::Pending => 0,
+            Outcome::Succeeded => 1,
+            Outcome::Failed => 2,
+        };
+        format!("{ATTEMPT_MAGIC}{} {outcome}", self.at).into_bytes()
+    }
+
+    /// `None` for anything unreadable or dated in the future (then no attempt
+    /// counts as recent: the document may be fetched).
+    fn decode(bytes: &[u8], now: u64) -> Option<Self> {
+        let rest = bytes.strip_prefix(ATTEMPT_MAGIC.as_bytes())?;
+        let [at, outcome] = numbers(rest)?;
+        let outcome = match outcome {
+            0 => Outcome::Pending,
+            1 => Outcome::Succeeded,
+            2 => Outcome::Failed,
+            _ => return None,
+        };
+        (at <= now.saturating_add(CLOCK_SKEW)).then_some(Self { at, outcome })
+    }
+
+    fn within(&self, now: u64, seconds: u64) -> bool {
+        now < self.at.saturating_add(seconds)
+    }
+}
+
 /// The store key of a document.
 pub fn cache_key(url: &Url) -> String {
-    format!("authkit/v1/{url}")
+    format!("{KEY_PREFIX}v2/doc/{url}")
+}
+
+/// The store key of a document's last fetch attempt.
+fn attempt_key(url: &Url) -> String {
+    format!("{KEY_PREFIX}v2/attempt/{url}")
 }
 
 /// Documents through the cache, for one request at time `now`.
@@ -165,7 +243,8 @@ impl<'a> DocumentCache<'a> {
     }
 
     /// The document at `url`, parsed: the cached copy while fresh, else a new
-    /// fetch, else (fetch failed) a stale copy within [`STALE_IF_ERROR`].
+    /// fetch, else (fetch failed, or another request is refreshing it) a stale
+    /// copy within [`STALE_IF_ERROR`].
     pub fn get<T>(
         &mut self,
         url: &Url,
@@ -173,54 +252,85 @@ impl<'a> DocumentCache<'a> {
     ) -> Result<T, String> {
         let key = cache_key(url);
         let cached = self.load(&key);
-        if let Some(entry) = &cached {
-            if entry.is_fresh(self.now) {
-                if let Ok(parsed) = parse(&entry.body) {
-                    return Ok(parsed);
-                }
+        if let Some(entry) = cached.as_ref().filter(|e| e.is_fresh(self.now)) {
+            if let Ok(parsed) = parse(&entry.body) {
+                return Ok(parsed);
             }
         }
-        match self.fetch_parsed(url, &parse) {
+        let stale = cached
+            .filter(|e| e.is_usable_stale(self.now))
+            .and_then(|e| parse(&e.body).ok());
+        let attempt_key = attempt_key(url);
+        if let Some(failed) = self
+            .load_attempt(&attempt_key)
+            .filter(|a| a.outcome == Outcome::Failed && a.within(self.now, FAILURE_BACKOFF))
+        {
+            let ago = self.now.saturating_sub(failed.at);
+            return stale.ok_or_else(|| {
+                format!("a fetch failed {ago} s ago; none is tried for {FAILURE_BACKOFF} s")
+            });
+        }
+        // With a copy to fall back on, one request refreshes and the others keep
+        // serving it; without one, every request needs the document now.
+        if let Some(stale) = stale {
+            let now = self.now;
+            let claimed = self.claim(&attempt_key, |last| {
+                last.is_none_or(|a| a.outcome != Outcome::Pending || !a.within(now, CLAIM_TIMEOUT))
+            });
+            if !claimed {
+                return Ok(stale);
+            }
+            return self.fetch_or(url, &key, &attempt_key, &parse, Some(stale));
+        }
+        self.fetch_or(url, &key, &attempt_key, &parse, None)
+    }
+
+    /// Fetches and stores the document; on failure records it and falls back.
+    fn fetch_or<T>(
+        &mut self,
+        url: &Url,
+        key: &str,
+        attempt_key: &str,
+        parse: &impl Fn(&[u8]) -> Result<T, String>,
+        fallback: Option<T>,
+    ) -> Result<T, String> {
+        match self.fetch_parsed(url, parse) {
             Ok((parsed, fetched)) => {
-                self.save(&key, fetched);
+                self.save(key, attempt_key, fetched);
                 Ok(parsed)
             }
             Err(err) => {
-                let stale = cached
-                    .filter(|e| e.is_usable_stale(self.now))
-                    .and_then(|mut entry| {
-                        let parsed = parse(&entry.body).ok()?;
-                        entry.attempted_at = self.now;
-                        self.put(&key, &entry);
-                        Some(parsed)
-                    });
-                stale.ok_or(err)
+                self.record(attempt_key, Outcome::Failed);
+                fallback.ok_or(err)
             }
         }
     }
 
     /// Fetches `url` again, ahead of its lifetime, unless it was attempted less
-    /// than [`REFRESH_COOLDOWN`] ago. `None`: not refreshed (cooldown or failure).
+    /// than [`REFRESH_COOLDOWN`] ago or another request claimed the refresh.
+    /// `None`: not refreshed (cooldown, lost claim or failure).
     pub fn refresh<T>(
         &mut self,
         url: &Url,
         parse: impl Fn(&[u8]) -> Result<T, String>,
     ) -> Option<T> {
-        let key = cache_key(url);
         // Nothing cached (no store, or it failed): the caller's `get` fetched
         // moments ago, and a refetch would only double the traffic.
-        let mut entry = self.load(&key)?;
-        if self.now < entry.attempted_at.saturating_add(REFRESH_COOLDOWN) {
+        self.load(&cache_key(url))?;
+        let attempt_key = attempt_key(url);
+        let now = self.now;
+        if !self.claim(&attempt_key, |last| {
+            last.is_none_or(|a| !a.within(now, REFRESH_COOLDOWN))
+        }) {
             return None;
         }
         match self.fetch_parsed(url, &parse) {
             Ok((parsed, fetched)) => {
-                self.save(&key, fetched);
+                self.save(&cache_key(url), &attempt_key, fetched);
                 Some(parsed)
             }
             Err(_) => {
-                entry.attempted_at = self.now;
-                self.put(&key, &entry);
+                self.record(&attempt_key, Outcome::Failed);
                 None
             }
         }
@@ -237,27 +347,56 @@ impl<'a> DocumentCache<'a> {
     }
 
     fn load(&mut self, key: &str) -> Option<Entry> {
-        self.store
-            .as_mut()?
-            .get(key)
-            .as_deref()
-            .and_then(Entry::decode)
+        let now = self.now;
+        let bytes = self.store.as_mut()?.get(key)?;
+        Entry::decode(&bytes, now)
     }
 
-    fn save(&mut self, key: &str, fetched: Fetched) {
+    fn load_attempt(&mut self, key: &str) -> Option<Attempt> {
+        let now = self.now;
+        let bytes = self.store.as_mut()?.get(key)?;
+        Attempt::decode(&bytes, now)
+    }
+
+    /// Marks a fetch as started by this request if `may_claim(last attempt)`,
+    /// atomically: of concurrent claimants, one wins. Without a store, every
+    /// request fetches for itself.
+    fn claim(&mut self, key: &str, may_claim: impl Fn(Option<Attempt>) -> bool) -> bool {
+        let now = self.now;
+        let Some(store) = self.store.as_mut() else {
+            return true;
+        };
+        let pending = Attempt {
+            at: now,
+            outcome: Outcome::Pending,
+        }
+        .encode();
+        store.update(key, &mut |current| {
+            let last = current.and_then(|bytes| Attempt::decode(bytes, now));
+            may_claim(last).then(|| pending.clone())
+        })
+    }
+
+    fn record(&mut self, key: &str, outcome: Outcome) {
+        let attempt = Attempt {
+            at: self.now,
+            outcome,
+        };
+        if let Some(store) = self.store.as_mut() {
+            store.set(key, &attempt.encode());
+        }
+    }
+
+    fn save(&mut self, key: &str, attempt_key: &str, fetched: Fetched) {
         let entry = Entry {
             fetched_at: self.now,
             lifetime: lifetime(fetched.max_age, self.configured_lifetime),
-            attempted_at: self.now,
             body: fetched.body,
         };
-        self.put(key, &entry);
-    }
-
-    fn put(&mut self, key: &str, entry: &Entry) {
         if let Some(store) = self.store.as_mut() {
             store.set(key, &entry.encode());
         }
+        self.record(attempt_key, Outcome::Succeeded);
     }
 }
 

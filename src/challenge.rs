@@ -71,6 +71,11 @@ pub fn bad_request(description: &'static str) -> Reply {
     Reply::error(400, "invalid_request", description)
 }
 
+/// 403 for a browser origin that may not call the server ([`crate::origin`]).
+pub fn forbidden_origin() -> Reply {
+    Reply::error(403, "forbidden", "Origin not allowed").with_header("vary", "Origin".to_owned())
+}
+
 /// Appends `name="value"` as an RFC 9110 §5.6.4 quoted-string, escaping `"` and
 /// `\` and dropping control characters, so no input can break out of the header.
 fn push_param(out: &mut String, name: &str, value: &str) {

@@ -8,6 +8,7 @@ use std::fmt;
 use url::Url;
 
 use crate::jwks::{Algorithm, AlgorithmSet, KeySet};
+use crate::origin::AllowedOrigins;
 
 /// Variable names, as declared in `spin.toml` (Spin variables are lower-case).
 pub mod var {
@@ -20,6 +21,8 @@ pub mod var {
     pub const LEEWAY_SECONDS: &str = "authkit_leeway_seconds";
     pub const ALGORITHMS: &str = "authkit_algorithms";
     pub const JWKS_CACHE_SECONDS: &str = "authkit_jwks_cache_seconds";
+    pub const ALLOWED_ORIGINS: &str = "authkit_allowed_origins";
+    pub const DANGEROUSLY_ACCEPT_ANY_AUDIENCE: &str = "authkit_dangerously_accept_any_audience";
 }
 
 /// Default clock skew tolerated on `exp`, `nbf` and `iat` (RFC 7519 §4.1.4 allows
@@ -42,7 +45,10 @@ pub struct Config {
     pub jwks_uri: Option<Url>,
     /// Keys given inline (`authkit_jwks`): no network at all.
     pub inline_keys: Option<KeySet>,
-    /// Accepted `aud` values (any one suffices); empty means the audience is not checked.
+    /// Accepted `aud` values (any one suffices): `authkit_audience`, else the
+    /// canonical `authkit_resource` (RFC 8707; MCP authorization: a server only
+    /// accepts tokens issued for it). Empty only with
+    /// `authkit_dangerously_accept_any_audience=true`: then not checked.
     pub audiences: Vec<String>,
     /// Canonical URL of the protected resource (RFC 9728 `resource`); `None`:
     /// derived from each request's scheme, authority and path.
@@ -55,6 +61,8 @@ pub struct Config {
     pub algorithms: AlgorithmSet,
     /// Fixed JWKS cache lifetime, overriding the provider's `Cache-Control`.
     pub jwks_cache_seconds: Option<u64>,
+    /// Browser origins allowed besides the defaults ([`crate::origin`]).
+    pub allowed_origins: AllowedOrigins,
 }
 
 /// Why the configuration is unusable. Every protected request answers 500 with it.
@@ -132,10 +140,26 @@ impl Config {
         let inline_keys = get(var::JWKS)?
             .map(|v| KeySet::parse(v.as_bytes()).map_err(|_| ConfigError::InvalidValue(var::JWKS)))
             .transpose()?;
-        let audiences = list(get(var::AUDIENCE)?, ',');
         let resource = get(var::RESOURCE)?
             .map(|v| parse_resource(var::RESOURCE, &v))
             .transpose()?;
+        let any_audience = match get(var::DANGEROUSLY_ACCEPT_ANY_AUDIENCE)?.as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(ConfigError::InvalidValue(
+                    var::DANGEROUSLY_ACCEPT_ANY_AUDIENCE,
+                ))
+            }
+        };
+        let audiences = match (list(get(var::AUDIENCE)?, ','), &resource) {
+            (audiences, _) if !audiences.is_empty() => audiences,
+            (_, _) if any_audience => Vec::new(),
+            (_, Some(resource)) => resource_audiences(resource),
+            // Nothing to check `aud` against: refusing beats accepting tokens
+            // minted for any other resource of the issuer.
+            (_, None) => return Err(ConfigError::Missing(var::RESOURCE)),
+        };
         let required_scopes = list(get(var::REQUIRED_SCOPES)?, ' ');
         let leeway_seconds = match get(var::LEEWAY_SECONDS)? {
             None => LEEWAY_SECONDS,
@@ -148,6 +172,12 @@ impl Config {
         let jwks_cache_seconds = get(var::JWKS_CACHE_SECONDS)?
             .map(|v| parse_seconds(var::JWKS_CACHE_SECONDS, &v, 0..=86_400))
             .transpose()?;
+        let allowed_origins = match get(var::ALLOWED_ORIGINS)? {
+            None => AllowedOrigins::Defaults,
+            Some(v) => {
+                AllowedOrigins::parse(&v).ok_or(ConfigError::InvalidValue(var::ALLOWED_ORIGINS))?
+            }
+        };
 
         Ok(Self {
             issuer,
@@ -159,8 +189,32 @@ impl Config {
             leeway_seconds,
             algorithms,
             jwks_cache_seconds,
+            allowed_origins,
         })
     }
+}
+
+/// The canonical form of a resource URL (MCP authorization, "Canonical Server
+/// URI"): a URL without a path has none, not even `/`.
+pub fn canonical_resource(resource: &Url) -> &str {
+    let url = resource.as_str();
+    if resource.path() == "/" && resource.query().is_none() {
+        &url[..url.len() - 1]
+    } else {
+        url
+    }
+}
+
+/// The `aud` values that name `resource`: its canonical form, and for a URL
+/// without a path also the form with `/`, which URL libraries produce
+/// (`new URL(...).href`): the two name the same resource (RFC 3986 §6.2.3).
+fn resource_audiences(resource: &Url) -> Vec<String> {
+    let canonical = canonical_resource(resource);
+    let mut audiences = vec![canonical.to_owned()];
+    if canonical != resource.as_str() {
+        audiences.push(resource.as_str().to_owned());
+    }
+    audiences
 }
 
 /// Splits on `separator` (and white space), dropping empty items and duplicates.
@@ -267,10 +321,12 @@ fn parse_ascii_url(value: &str) -> Option<Url> {
     Url::parse(value).ok()
 }
 
-/// `localhost`, `*.localhost`, 127.0.0.0/8 and `[::1]`.
+/// `localhost`, 127.0.0.0/8 and `[::1]`. Not `*.localhost`: RFC 6761 §6.3 lets
+/// resolvers send them to loopback, but nothing makes every resolver (or a
+/// proxy in between) do so, and no security decision may hang on one that might not.
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
@@ -282,9 +338,101 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
+    /// With `authkit_resource` set unless the test sets what the audience is.
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<&str, &str> = vars.iter().copied().collect();
+        let mut map: HashMap<&str, &str> = vars.iter().copied().collect();
+        if ![
+            var::AUDIENCE,
+            var::RESOURCE,
+            var::DANGEROUSLY_ACCEPT_ANY_AUDIENCE,
+        ]
+        .iter()
+        .any(|v| map.contains_key(v))
+        {
+            map.insert(var::RESOURCE, "https://mcp.example.com/mcp");
+        }
+        bare_config(&map)
+    }
+
+    fn bare_config(map: &HashMap<&str, &str>) -> Result<Config, ConfigError> {
         Config::from_lookup(|name| Ok(map.get(name).map(|v| v.to_string())))
+    }
+
+    #[test]
+    fn audience_defaults_to_the_canonical_resource() {
+        let issuer = (var::ISSUER, "https://acme.authkit.app");
+        let cfg = config(&[issuer, (var::RESOURCE, "https://mcp.example.com/mcp")]).unwrap();
+        assert_eq!(cfg.audiences, ["https://mcp.example.com/mcp"]);
+        // Without a path: canonical without `/`, and the `/` spelling accepted too.
+        let cfg = config(&[issuer, (var::RESOURCE, "https://mcp.example.com")]).unwrap();
+        assert_eq!(
+            cfg.audiences,
+            ["https://mcp.example.com", "https://mcp.example.com/"]
+        );
+        let cfg = config(&[issuer, (var::RESOURCE, "https://MCP.example.com/")]).unwrap();
+        assert_eq!(
+            cfg.audiences,
+            ["https://mcp.example.com", "https://mcp.example.com/"]
+        );
+        assert_eq!(
+            canonical_resource(cfg.resource.as_ref().unwrap()),
+            "https://mcp.example.com"
+        );
+        // An explicit audience wins.
+        let cfg = config(&[
+            issuer,
+            (var::RESOURCE, "https://mcp.example.com/mcp"),
+            (var::AUDIENCE, "client_123"),
+        ])
+        .unwrap();
+        assert_eq!(cfg.audiences, ["client_123"]);
+    }
+
+    #[test]
+    fn no_audience_check_only_when_dangerously_asked_for() {
+        let issuer = (var::ISSUER, "https://acme.authkit.app");
+        let map = HashMap::from([issuer]);
+        assert_eq!(bare_config(&map), Err(ConfigError::Missing(var::RESOURCE)));
+        let flag = var::DANGEROUSLY_ACCEPT_ANY_AUDIENCE;
+        let cfg = config(&[issuer, (flag, "true")]).unwrap();
+        assert!(cfg.audiences.is_empty());
+        let cfg = config(&[
+            issuer,
+            (flag, "true"),
+            (var::RESOURCE, "https://m.example/mcp"),
+        ])
+        .unwrap();
+        assert!(cfg.audiences.is_empty());
+        assert_eq!(
+            config(&[issuer, (flag, "false")]),
+            Err(ConfigError::Missing(var::RESOURCE))
+        );
+        for bad in ["yes", "1", "TRUE "] {
+            assert_eq!(
+                config(&[
+                    issuer,
+                    (flag, bad),
+                    (var::RESOURCE, "https://m.example/mcp")
+                ]),
+                Err(ConfigError::InvalidValue(flag)),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn subdomains_of_localhost_are_not_loopback() {
+        for url in [
+            "http://evil.localhost:4000",
+            "http://localhost.evil.example",
+        ] {
+            assert!(!is_loopback(&Url::parse(url).unwrap()), "{url}");
+            assert_eq!(
+                config(&[(var::ISSUER, url)]),
+                Err(ConfigError::InsecureUrl(var::ISSUER)),
+                "{url}"
+            );
+        }
     }
 
     #[test]
@@ -298,10 +446,14 @@ mod tests {
 
     #[test]
     fn minimal_config_keeps_issuer_verbatim() {
-        let cfg = config(&[(var::ISSUER, "https://acme.authkit.app")]).unwrap();
+        let cfg = config(&[
+            (var::ISSUER, "https://acme.authkit.app"),
+            (var::AUDIENCE, "https://mcp.example.com/mcp"),
+        ])
+        .unwrap();
         assert_eq!(cfg.issuer, "https://acme.authkit.app");
         assert_eq!(cfg.jwks_uri, None);
-        assert!(cfg.audiences.is_empty());
+        assert_eq!(cfg.audiences, ["https://mcp.example.com/mcp"]);
         assert_eq!(cfg.resource, None);
     }
 
@@ -312,10 +464,19 @@ mod tests {
             (var::JWKS_URI, ""),
             (var::AUDIENCE, ""),
             (var::RESOURCE, ""),
+            (var::DANGEROUSLY_ACCEPT_ANY_AUDIENCE, ""),
+        ]);
+        // Empty audience and resource: nothing to check `aud` against.
+        assert_eq!(cfg, Err(ConfigError::Missing(var::RESOURCE)));
+        let cfg = config(&[
+            (var::ISSUER, "https://acme.authkit.app"),
+            (var::JWKS_URI, ""),
+            (var::AUDIENCE, ""),
+            (var::RESOURCE, "https://mcp.example.com/mcp"),
         ])
         .unwrap();
         assert_eq!(cfg.jwks_uri, None);
-        assert!(cfg.audiences.is_empty());
+        assert_eq!(cfg.audiences, ["https://mcp.example.com/mcp"]);
     }
 
     #[test]

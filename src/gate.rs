@@ -8,6 +8,7 @@ use crate::challenge::{self, Rejection};
 use crate::config::{Config, ConfigError, MAX_TOKEN_BYTES};
 use crate::jwks::KeySet;
 use crate::metadata;
+use crate::origin;
 use crate::reply::Reply;
 use crate::token::{self, ParsedToken, Policy, TokenError, VerifiedToken};
 use crate::verified::Proof;
@@ -30,6 +31,8 @@ pub struct RequestParts<'a> {
     pub authorization: &'a [Vec<u8>],
     /// Whether `Access-Control-Request-Method` is present (a CORS preflight).
     pub cors_preflight: bool,
+    /// Every `Origin` header value, raw bytes, in order (none: not a browser).
+    pub origin: &'a [Vec<u8>],
 }
 
 /// Signing keys could not be obtained; the request gets a 503.
@@ -88,6 +91,10 @@ pub fn decide(
     keys: &mut dyn KeySource,
     now: u64,
 ) -> Decision {
+    // Before anything else, preflights and metadata included (DNS rebinding).
+    if !origin::is_allowed(req.origin, config.as_ref().ok()) {
+        return Decision::Respond(challenge::forbidden_origin());
+    }
     if req.method == "OPTIONS" && req.cors_preflight {
         return Decision::Respond(crate::cors::preflight());
     }
@@ -104,7 +111,8 @@ pub fn decide(
     };
 
     if let Some(resource_path) = metadata::requested_resource_path(&path) {
-        return Decision::Respond(serve_metadata(req.method, config, &origin, resource_path));
+        let reply = serve_metadata(req.method, config, &origin, resource_path);
+        return Decision::Respond(derived_from_request(reply, config));
     }
     if metadata::is_server_metadata_path(&path) {
         return Decision::Respond(serve_server_metadata(req.method, config, keys));
@@ -113,7 +121,8 @@ pub fn decide(
     let resource_metadata = metadata::metadata_url(config, &origin, &path);
     let scope = (!config.required_scopes.is_empty()).then(|| config.required_scopes.join(" "));
     let reject = |r: Rejection| {
-        Decision::Respond(challenge::reply(&r, &resource_metadata, scope.as_deref()))
+        let reply = challenge::reply(&r, &resource_metadata, scope.as_deref());
+        Decision::Respond(derived_from_request(reply, config))
     };
 
     let token = match bearer_token(req.authorization) {
@@ -218,6 +227,20 @@ fn serve_metadata(method: &str, config: &Config, origin: &str, resource_path: &s
         _ => Reply::error(405, "invalid_request", "Method not allowed")
             .with_header("allow", "GET, HEAD, OPTIONS".to_owned()),
     }
+}
+
+/// Without `authkit_resource`, the metadata document and the challenge's
+/// `resource_metadata` URL are built from the request's `Host` and
+/// `X-Forwarded-Proto` (the only forwarded header read): a shared cache must
+/// neither store them nor serve one host's answer for another (RFC 9111 §4.1,
+/// §5.2.2.5).
+fn derived_from_request(reply: Reply, config: &Config) -> Reply {
+    if config.resource.is_some() {
+        return reply;
+    }
+    reply
+        .with_header("cache-control", "no-store".to_owned())
+        .with_header("vary", "Host, X-Forwarded-Proto".to_owned())
 }
 
 /// The scheme clients used: `X-Forwarded-Proto` when it names one (its first

@@ -22,6 +22,7 @@ pub mod discovery;
 pub mod gate;
 pub mod jwks;
 pub mod metadata;
+pub mod origin;
 pub mod reply;
 pub mod token;
 pub mod verified;

@@ -25,8 +25,8 @@ pub fn requested_resource_path(path: &str) -> Option<&str> {
 /// the origin the request reached plus `resource_path`.
 pub fn resource_url(config: &Config, origin: &str, resource_path: &str) -> String {
     match &config.resource {
-        Some(resource) => resource.as_str().to_owned(),
-        None => format!("{origin}{resource_path}"),
+        Some(resource) => crate::config::canonical_resource(resource).to_owned(),
+        None => format!("{origin}{}", path_suffix(resource_path)),
     }
 }
 
@@ -108,8 +108,13 @@ mod tests {
     use super::*;
 
     fn config(resource: Option<&str>) -> Config {
+        use crate::config::var;
         let mut config = Config::from_lookup(|name| {
-            Ok((name == crate::config::var::ISSUER).then(|| "https://acme.authkit.app".to_owned()))
+            Ok(match name {
+                var::ISSUER => Some("https://acme.authkit.app".to_owned()),
+                var::AUDIENCE => Some("https://api.example.com/mcp".to_owned()),
+                _ => None,
+            })
         })
         .unwrap();
         config.resource = resource.map(|r| Url::parse(r).unwrap());
@@ -144,6 +149,15 @@ mod tests {
         assert_eq!(
             resource_url(&config(Some("https://api.example.com/mcp")), origin, "/mcp"),
             "https://api.example.com/mcp"
+        );
+        // A resource without a path gains no `/` (the MCP spec's canonical form).
+        assert_eq!(
+            resource_url(&config(None), origin, "/"),
+            "http://127.0.0.1:3000"
+        );
+        assert_eq!(
+            resource_url(&config(Some("https://api.example.com/")), origin, "/mcp"),
+            "https://api.example.com"
         );
     }
 

@@ -153,4 +153,13 @@ impl crate::cache::Store for MemoryStore {
     fn set(&mut self, key: &str, value: &[u8]) {
         self.0.insert(key.to_owned(), value.to_vec());
     }
+    fn update(&mut self, key: &str, update: crate::cache::Update<'_>) -> bool {
+        match update(self.0.get(key).map(Vec::as_slice)) {
+            Some(value) => {
+                self.0.insert(key.to_owned(), value);
+                true
+            }
+            None => false,
+        }
+    }
 }

@@ -18,8 +18,9 @@
 //!   Failed checks are never recorded.
 //!
 //! Storage is bounded: [`BUCKETS`] keys of at most [`BUCKET_CAPACITY`] entries,
-//! each dropped once its token has expired. Whoever can write the store can
-//! already replace the cached JWKS, so this adds no new trust in it.
+//! each dropped once its token has expired. Whoever could write the store could
+//! also replace the cached JWKS, so this adds no new trust in it; the wrapped
+//! gateway cannot (the key-value guard of `compose.wac`, docs/SECURITY.md).
 
 use hmac_sha256::Hash;
 
@@ -32,7 +33,7 @@ pub const BUCKET_CAPACITY: usize = 16;
 /// Entries are kept this long past the token's `exp` (the largest leeway allowed).
 const EXPIRY_GRACE: u64 = crate::config::MAX_LEEWAY_SECONDS;
 
-const BUCKET_MAGIC: &str = "authkit-verified-v1\n";
+const BUCKET_MAGIC: &str = "authkit-verified-v2\n";
 
 /// A token's signature was verified against a key set: SHA-256 of both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,7 +43,7 @@ impl Proof {
     /// The proof for `token` checked against the key set with `keys_fingerprint`.
     pub fn new(keys_fingerprint: &[u8; 32], token: &str) -> Self {
         let mut hash = Hash::new();
-        hash.update(b"authkit-verified-v1\0");
+        hash.update(b"authkit-verified-v2\0");
         hash.update(keys_fingerprint);
         hash.update(token.as_bytes());
         Self(hash.finalize())
@@ -53,7 +54,7 @@ impl Proof {
     }
 
     fn bucket_key(&self) -> String {
-        format!("authkit/v1/verified/{:02x}", self.0[0])
+        format!("{}v2/verified/{:02x}", crate::cache::KEY_PREFIX, self.0[0])
     }
 }
 

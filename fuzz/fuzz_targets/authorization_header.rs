@@ -48,6 +48,7 @@ fuzz_target!(|data: &[u8]| {
         path_with_query: "/mcp",
         authorization: &values,
         cors_preflight: false,
+        origin: &[],
     };
     let config = fx::config();
     let mut keys = Keys { calls: 0 };

@@ -32,6 +32,9 @@ impl Store for Memory {
     fn set(&mut self, key: &str, value: &[u8]) {
         self.0.insert(key.to_owned(), value.to_vec());
     }
+    fn update(&mut self, _: &str, _: wasmcp_spin_authkit::cache::Update<'_>) -> bool {
+        unreachable!("remembered checks are plain writes")
+    }
 }
 
 /// The proof's hash in hex, read back from its `Debug` form (`Proof([1, 2, ...])`).
@@ -54,7 +57,7 @@ fuzz_target!(|input: Input| {
     let proof = Proof::new(&input.keys, &input.token);
     let wanted = hex(&proof);
     assert_eq!(wanted.len(), 64);
-    let key = format!("authkit/v1/verified/{}", &wanted[..2]);
+    let key = format!("authkit/v2/verified/{}", &wanted[..2]);
     let now = input.now % (1 << 48);
 
     let mut store = Memory::default();

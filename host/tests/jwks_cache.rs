@@ -16,9 +16,16 @@ use serde_json::json;
 
 const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
 
+/// With `authkit_audience` set unless `vars` says what the audience is.
 fn start(vars: &[(&str, String)], stores: &[&str]) -> RunningServer {
     let mut config =
         HostConfig::default().with_key_value_stores(stores.iter().map(|s| s.to_string()));
+    if !vars
+        .iter()
+        .any(|(n, _)| *n == "authkit_audience" || *n == "authkit_resource")
+    {
+        config = config.with_variable("authkit_audience", AUDIENCE);
+    }
     for (name, value) in vars {
         config = config.with_variable(*name, value.clone());
     }
@@ -44,9 +51,10 @@ fn status(server: &RunningServer, token: &str) -> u16 {
     post_json(server.addr(), "/mcp", Some(token), INITIALIZE).status
 }
 
-/// Rewrites the cached entry's timestamps (seconds before now), as if time had passed.
+/// Rewrites the cached entry and its fetch-attempt record (seconds before now),
+/// as if time had passed.
 fn age_entry(server: &RunningServer, url: &str, fetched_ago: u64, attempted_ago: u64) {
-    let key = format!("authkit/v1/{url}");
+    let key = format!("authkit/v2/doc/{url}");
     let entry = server
         .key_value()
         .get("default", &key)
@@ -60,18 +68,20 @@ fn age_entry(server: &RunningServer, url: &str, fetched_ago: u64, attempted_ago:
     );
     let lifetime: u64 = header.split(' ').nth(1).unwrap().parse().unwrap();
     let now = idp::now();
-    let aged = format!(
-        "{magic}\n{} {lifetime} {}\n{body}",
-        now - fetched_ago,
-        now - attempted_ago
-    );
+    let aged = format!("{magic}\n{} {lifetime}\n{body}", now - fetched_ago);
     server.key_value().set("default", &key, aged.into_bytes());
+    let attempt = format!("authkit-attempt-v2\n{} 1", now - attempted_ago);
+    server.key_value().set(
+        "default",
+        &format!("authkit/v2/attempt/{url}"),
+        attempt.into_bytes(),
+    );
 }
 
 fn cached_lifetime(server: &RunningServer, url: &str) -> u64 {
     let entry = server
         .key_value()
-        .get("default", &format!("authkit/v1/{url}"))
+        .get("default", &format!("authkit/v2/doc/{url}"))
         .unwrap();
     let text = String::from_utf8_lossy(&entry).into_owned();
     text.lines()
@@ -314,9 +324,10 @@ fn jwks_faults_never_fail_open() {
         let server = server_for(&idp, "/faulty");
         let r = post_json(server.addr(), "/mcp", Some(&token), INITIALIZE);
         assert_eq!(r.status, expected, "{name}: {}", r.text());
+        let documents = server.key_value().keys("default");
         assert!(
-            server.key_value().keys("default").is_empty() || expected == 401,
-            "{name}: nothing cached"
+            !documents.iter().any(|k| k.starts_with("authkit/v2/doc/")) || expected == 401,
+            "{name}: nothing cached: {documents:?}"
         );
     }
     // Down (nothing listening) and slow past the deadline.
@@ -416,11 +427,88 @@ fn remembered_signatures_still_expire() {
         .key_value()
         .keys("default")
         .into_iter()
-        .filter(|k| k.starts_with("authkit/v1/verified/"))
+        .filter(|k| k.starts_with("authkit/v2/verified/"))
         .count();
     assert_eq!(remembered, 1, "one signature check recorded");
     assert_eq!(status(&server, &token), 200);
 
     std::thread::sleep(std::time::Duration::from_millis(3100));
     assert_eq!(status(&server, &token), 401, "expired despite the record");
+}
+
+/// Issue 11: a provider that is down is not hammered: unauthenticated requests
+/// for the issuer's metadata cost one round of discovery, then nothing for 10 s.
+#[test]
+fn failed_discovery_is_remembered() {
+    let idp = Idp::empty();
+    let server = start(&[("authkit_issuer", idp.issuer())], &["default"]);
+    let discovery_hits = || {
+        idp.hits("/.well-known/oauth-authorization-server")
+            + idp.hits("/.well-known/openid-configuration")
+    };
+    for _ in 0..30 {
+        let r = authkit::client::get(
+            server.addr(),
+            "/.well-known/oauth-authorization-server",
+            &[],
+        );
+        assert_eq!(r.status, 503);
+    }
+    assert_eq!(
+        discovery_hits(),
+        2,
+        "one round over both candidate URLs for 30 requests"
+    );
+}
+
+/// Issue 11: all fetches of one request share one 10 s deadline: discovery's
+/// first candidate hanging past it leaves no time for the second (before: 10 s
+/// each, up to 40 s in all).
+#[test]
+fn one_deadline_for_all_fetches_of_a_request() {
+    let idp = Idp::empty();
+    let hang = Canned {
+        delay: Duration::from_secs(11),
+        ..Canned::json(&json!({"issuer": idp.issuer(), "jwks_uri": idp.url("/jwks")}))
+    };
+    idp.route("/.well-known/oauth-authorization-server", hang);
+    let server = start(&[("authkit_issuer", idp.issuer())], &["default"]);
+    let started = std::time::Instant::now();
+    assert_eq!(status(&server, &token(&idp)), 503);
+    let elapsed = started.elapsed();
+    assert_eq!(
+        idp.hits("/.well-known/openid-configuration"),
+        0,
+        "no time left for it"
+    );
+    assert!(elapsed < Duration::from_secs(12), "{elapsed:?}");
+}
+
+/// Issue 11: the kid-miss refresh cooldown holds under concurrency: 16 clients
+/// sending unknown kids at once, 20 each, cause one refetch.
+#[test]
+fn concurrent_unknown_kids_cause_one_refetch() {
+    let idp = Idp::start();
+    let server = server_for(&idp, "/jwks");
+    let url = idp.url("/jwks");
+    let rsa = token(&idp);
+    assert_eq!(status(&server, &rsa), 200);
+    age_entry(&server, &url, 40, 40);
+    std::thread::scope(|scope| {
+        for client in 0..16 {
+            let (server, rsa) = (&server, &rsa);
+            scope.spawn(move || {
+                for i in 0..20 {
+                    let kid = format!("random-{client}-{i}");
+                    let forged = idp::with_header(rsa, &json!({"alg": "RS256", "kid": kid}));
+                    assert_eq!(status(server, &forged), 401);
+                }
+            });
+        }
+    });
+    assert_eq!(
+        idp.hits("/jwks"),
+        2,
+        "320 unknown kids from 16 clients: one refetch"
+    );
 }

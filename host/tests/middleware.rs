@@ -301,7 +301,13 @@ fn keys_are_discovered_from_the_issuer_when_no_jwks_uri() {
         "/.well-known/openid-configuration",
         Canned::json(&json!({"issuer": oidc.issuer(), "jwks_uri": oidc.url("/keys")})),
     );
-    let server = serve(&mcp_server(), &[("authkit_issuer", &oidc.issuer())]);
+    let server = serve(
+        &mcp_server(),
+        &[
+            ("authkit_issuer", &oidc.issuer()),
+            ("authkit_audience", AUDIENCE),
+        ],
+    );
     let token = keys().rsa.sign(idp::claims(&oidc.issuer())).unwrap();
     let r = post_json(server.addr(), "/mcp", Some(&token), INITIALIZE);
     assert_eq!(r.status, 200, "{}", r.text());
@@ -315,7 +321,13 @@ fn keys_are_discovered_from_the_issuer_when_no_jwks_uri() {
         "/.well-known/oauth-authorization-server",
         Canned::json(&json!({"issuer": "https://evil.example", "jwks_uri": liar.url("/jwks")})),
     );
-    let server = serve(&mcp_server(), &[("authkit_issuer", &liar.issuer())]);
+    let server = serve(
+        &mcp_server(),
+        &[
+            ("authkit_issuer", &liar.issuer()),
+            ("authkit_audience", AUDIENCE),
+        ],
+    );
     let token = keys().rsa.sign(idp::claims(&liar.issuer())).unwrap();
     assert_eq!(
         post_json(server.addr(), "/mcp", Some(&token), INITIALIZE).status,

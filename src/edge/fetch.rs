@@ -1,11 +1,11 @@
-//! Bounded outgoing GETs over wasi:http: an overall deadline, a size cap, and
-//! only a 200 counts.
+//! Bounded outgoing GETs over wasi:http: one deadline for all of a request's
+//! fetches together, a size cap, and only a 200 counts.
 
 use std::time::Duration;
 
 use url::{Position, Url};
 
-use crate::cache::{self, Fetched};
+use crate::cache::{self, Fetched, Fetcher};
 use wasi::clocks::monotonic_clock;
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
@@ -14,29 +14,51 @@ use wasi::http::types::{
 use wasi::io::poll;
 use wasi::io::streams::StreamError;
 
-/// Whole exchange, connect to last byte.
+/// All fetches of one request together (discovery candidates, then the JWKS),
+/// connect to last byte: a slow provider holds a request at most this long.
 pub const DEADLINE: Duration = Duration::from_secs(10);
 /// Largest document read (JWKS, discovery metadata).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// GETs `url` with `Accept: application/json`; the body of a 200 and its
-/// `Cache-Control: max-age`, or why not.
-pub fn get_json(url: &Url) -> Result<Fetched, String> {
-    // Saturating: a host clock near u64::MAX must not wrap the deadline into the past.
-    let deadline = monotonic_clock::now().saturating_add(DEADLINE.as_nanos() as u64);
+/// The fetches of one request: the deadline starts with the first.
+#[derive(Default)]
+pub struct HttpFetcher {
+    deadline: Option<u64>,
+}
+
+impl Fetcher for HttpFetcher {
+    fn fetch(&mut self, url: &Url) -> Result<Fetched, String> {
+        // Saturating: a host clock near u64::MAX must not wrap the deadline into the past.
+        let deadline = *self.deadline.get_or_insert_with(|| {
+            monotonic_clock::now().saturating_add(DEADLINE.as_nanos() as u64)
+        });
+        let left = deadline.saturating_sub(monotonic_clock::now());
+        if left == 0 {
+            return Err(format!(
+                "not fetched: this request's {} s for fetches are spent",
+                DEADLINE.as_secs()
+            ));
+        }
+        get_json(url, deadline, left)
+    }
+}
+
+/// GETs `url` with `Accept: application/json` by `deadline` (`left` ns from
+/// now); the body of a 200 and its `Cache-Control: max-age`, or why not.
+fn get_json(url: &Url, deadline: u64, left: u64) -> Result<Fetched, String> {
     let request = build_request(url)?;
     let options = RequestOptions::new();
     // Hosts may not support every timeout; the deadline below still applies.
-    let timeout = Some(DEADLINE.as_nanos() as u64);
+    let timeout = Some(left);
     let _ = options.set_connect_timeout(timeout);
     let _ = options.set_first_byte_timeout(timeout);
     let _ = options.set_between_bytes_timeout(timeout);
 
-    let future = outgoing_handler::handle(request, Some(options)).map_err(describe)?;
+    let future = outgoing_handler::handle(request, Some(options)).map_err(|e| describe(e, url))?;
     wait(&future.subscribe(), deadline)?;
     let response = match future.get() {
         Some(Ok(Ok(response))) => response,
-        Some(Ok(Err(code))) => return Err(describe(code)),
+        Some(Ok(Err(code))) => return Err(describe(code, url)),
         _ => return Err("no response".into()),
     };
     let status = response.status();
@@ -115,6 +137,14 @@ fn wait(pollable: &poll::Pollable, deadline: u64) -> Result<(), String> {
     }
 }
 
-fn describe(code: ErrorCode) -> String {
-    format!("{code:?}")
+fn describe(code: ErrorCode, url: &Url) -> String {
+    match code {
+        // Spin refuses hosts missing from the component's `allowed_outbound_hosts`.
+        ErrorCode::HttpRequestDenied => format!(
+            "request denied by the host: add \"{}://{}\" to allowed_outbound_hosts in spin.toml",
+            url.scheme(),
+            &url[Position::BeforeHost..Position::AfterPort]
+        ),
+        other => format!("{other:?}"),
+    }
 }

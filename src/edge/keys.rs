@@ -3,9 +3,10 @@
 
 use url::Url;
 
+use super::bindings::wasi::keyvalue::atomics;
 use super::bindings::wasi::keyvalue::store::{self as kv, Bucket};
 use super::fetch;
-use crate::cache::{DocumentCache, Fetched, Fetcher, Store};
+use crate::cache::{DocumentCache, Store};
 use crate::config::Config;
 use crate::discovery::{self, MetadataDiscovery};
 use crate::gate::{KeySource, KeysUnavailable};
@@ -19,11 +20,17 @@ const STORE_LABEL: &str = "default";
 pub struct IssuerSource {
     now: u64,
     store: Option<Option<KvStore>>,
+    /// All of this request's fetches share one deadline.
+    http: fetch::HttpFetcher,
 }
 
 impl IssuerSource {
     pub fn new(now: u64) -> Self {
-        Self { now, store: None }
+        Self {
+            now,
+            store: None,
+            http: fetch::HttpFetcher::default(),
+        }
     }
 
     fn store(&mut self) -> Option<&mut dyn Store> {
@@ -47,16 +54,19 @@ impl IssuerSource {
         let key = MetadataDiscovery::cache_url(&config.issuer).ok_or("issuer is not a URL")?;
         let now = self.now;
         let issuer = config.issuer.as_str();
-        let mut http = HttpFetcher;
+        let mut http = std::mem::take(&mut self.http);
         let mut discovery = MetadataDiscovery {
             fetcher: &mut http,
             issuer,
         };
-        DocumentCache::new(self.store(), &mut discovery, now, None).get(&key, |doc| {
-            discovery::jwks_uri(doc, issuer)
-                .map(|_| doc.to_vec())
-                .map_err(|e| format!("{e:?}"))
-        })
+        let document =
+            DocumentCache::new(self.store(), &mut discovery, now, None).get(&key, |doc| {
+                discovery::jwks_uri(doc, issuer)
+                    .map(|_| doc.to_vec())
+                    .map_err(|e| format!("{e:?}"))
+            });
+        self.http = http;
+        document
     }
 
     fn jwks_uri(&mut self, config: &Config) -> Result<Url, String> {
@@ -76,9 +86,11 @@ impl IssuerSource {
     ) -> Result<T, String> {
         let uri = self.jwks_uri(config)?;
         let now = self.now;
-        let mut http = HttpFetcher;
+        let mut http = std::mem::take(&mut self.http);
         let mut cache = DocumentCache::new(self.store(), &mut http, now, config.jwks_cache_seconds);
-        Ok(use_cache(&mut cache, &uri))
+        let result = use_cache(&mut cache, &uri);
+        self.http = http;
+        Ok(result)
     }
 }
 
@@ -141,13 +153,19 @@ impl Store for KvStore {
             eprintln!("authkit: caching {key} failed: {err:?}");
         }
     }
-}
 
-/// Bounded GETs over wasi:http.
-struct HttpFetcher;
-
-impl Fetcher for HttpFetcher {
-    fn fetch(&mut self, url: &Url) -> Result<Fetched, String> {
-        fetch::get_json(url)
+    /// One `wasi:keyvalue/atomics` compare-and-swap; a lost race (or a store
+    /// without atomics) is `false`.
+    fn update(&mut self, key: &str, update: crate::cache::Update<'_>) -> bool {
+        let Ok(cas) = atomics::Cas::new(&self.0, key) else {
+            return false;
+        };
+        let Ok(current) = cas.current() else {
+            return false;
+        };
+        match update(current.as_deref()) {
+            Some(value) => atomics::swap(cas, &value).is_ok(),
+            None => false,
+        }
     }
 }

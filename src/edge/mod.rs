@@ -28,6 +28,7 @@ mod bindings {
             "wasi:clocks/monotonic-clock@0.2.4": ::wasi::clocks::monotonic_clock,
             "wasi:config/store@0.2.0-draft-2024-09-27": generate,
             "wasi:keyvalue/store@0.2.0-draft2": generate,
+            "wasi:keyvalue/atomics@0.2.0-draft2": generate,
             "wasi:http/incoming-handler@0.2.4": generate,
         },
     });
@@ -42,8 +43,14 @@ struct Middleware;
 impl Guest for Middleware {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
         let config = read_config();
-        if let Err(err) = &config {
-            eprintln!("authkit: configuration error: {err}");
+        match &config {
+            Err(err) => eprintln!("authkit: configuration error: {err}"),
+            // Spin has no start-up hook: said on every request, as loud as its name.
+            Ok(config) if config.audiences.is_empty() => eprintln!(
+                "authkit: WARNING: {}=true: tokens the issuer minted for ANY resource are accepted",
+                crate::config::var::DANGEROUSLY_ACCEPT_ANY_AUDIENCE
+            ),
+            Ok(_) => {}
         }
         let decision = decide(&request, &config);
         match decision {
@@ -73,16 +80,17 @@ fn decide(
     request: &IncomingRequest,
     config: &Result<Config, crate::config::ConfigError>,
 ) -> Decision {
-    let (authorization, cors_preflight, forwarded_proto) = {
+    let (authorization, cors_preflight, forwarded_proto, origin) = {
         let headers = request.headers();
         let authorization = headers.get("authorization");
+        let origin = headers.get("origin");
         let preflight = !headers.get("access-control-request-method").is_empty();
         let forwarded_proto = headers
             .get("x-forwarded-proto")
             .into_iter()
             .next()
             .and_then(|v| String::from_utf8(v).ok());
-        (authorization, preflight, forwarded_proto)
+        (authorization, preflight, forwarded_proto, origin)
     };
     let method = request.method();
     let scheme = match request.scheme() {
@@ -99,6 +107,7 @@ fn decide(
         path_with_query: &path_with_query,
         authorization: &authorization,
         cors_preflight,
+        origin: &origin,
     };
     let now = unix_now();
     gate::decide(&parts, config, &mut keys::IssuerSource::new(now), now)

@@ -54,6 +54,7 @@ fn req<'a>(method: &'a str, path: &'a str, authorization: &'a [Vec<u8>]) -> Requ
         path_with_query: path,
         authorization,
         cors_preflight: false,
+        origin: &[],
     }
 }
 
@@ -826,4 +827,123 @@ fn a_changed_key_set_forgets_earlier_checks() {
         .header("www-authenticate")
         .unwrap()
         .contains("Unknown signing key"));
+}
+
+/// Issue 11: with only `authkit_resource` set, a token minted by the same issuer
+/// for another resource is refused (RFC 8707; MCP authorization "Token Audience
+/// Binding"). Before, the audience went unchecked.
+#[test]
+fn the_audience_defaults_to_the_resource() {
+    let cfg = Config::from_lookup(|name| {
+        Ok(match name {
+            var::ISSUER => Some(ts::ISSUER.into()),
+            var::RESOURCE => Some(ts::AUDIENCE.into()),
+            _ => None,
+        })
+    });
+    let forward = decide(
+        &req("POST", "/mcp", &bearer(&valid_token())),
+        &cfg,
+        &mut FakeKeys::ok(),
+        ts::NOW,
+    );
+    assert_eq!(forward, Decision::Forward);
+    let other = keys()
+        .rsa
+        .sign(ts::claims(json!({})).with_audience("https://other.test/mcp"))
+        .unwrap();
+    let r = respond(decide(
+        &req("POST", "/mcp", &bearer(&other)),
+        &cfg,
+        &mut FakeKeys::ok(),
+        ts::NOW,
+    ));
+    assert_eq!(r.status, 401);
+    assert!(r
+        .header("www-authenticate")
+        .unwrap()
+        .contains("invalid_token"));
+    // Neither set: a configuration error, never a pass.
+    let cfg = Config::from_lookup(|name| Ok((name == var::ISSUER).then(|| ts::ISSUER.into())));
+    let r = respond(decide(
+        &req("POST", "/mcp", &bearer(&valid_token())),
+        &cfg,
+        &mut FakeKeys::ok(),
+        ts::NOW,
+    ));
+    assert_eq!(r.status, 500);
+}
+
+/// Issue 11: a web page on another origin (or a DNS-rebound name) gets 403
+/// before anything else: preflight, metadata, even with a valid token.
+#[test]
+fn foreign_origins_are_refused_before_anything_else() {
+    let token = bearer(&valid_token());
+    let evil = [b"https://evil.example".to_vec()];
+    for (method, path, auth) in [
+        ("POST", "/mcp", &token[..]),
+        ("POST", "/mcp", &[][..]),
+        ("GET", "/.well-known/oauth-protected-resource/mcp", &[][..]),
+        ("GET", "/.well-known/oauth-authorization-server", &[][..]),
+    ] {
+        let mut r = req(method, path, auth);
+        r.origin = &evil;
+        let mut keys = FakeKeys::ok();
+        let reply = respond(decide(&r, &config(), &mut keys, ts::NOW));
+        assert_eq!(reply.status, 403, "{method} {path}");
+        assert_eq!(body(&reply)["error"], "forbidden");
+        assert_eq!(body(&reply)["error_description"], "Origin not allowed");
+        assert_eq!(keys.calls, 0, "no key lookup for a refused origin");
+    }
+    let mut preflight = req("OPTIONS", "/mcp", &[]);
+    preflight.cors_preflight = true;
+    preflight.origin = &evil;
+    assert_eq!(
+        respond(decide(&preflight, &config(), &mut FakeKeys::ok(), ts::NOW)).status,
+        403
+    );
+    // Even when the configuration is broken.
+    let broken = Err(ConfigError::Missing(var::ISSUER));
+    let mut r = req("POST", "/mcp", &token);
+    r.origin = &evil;
+    assert_eq!(
+        respond(decide(&r, &broken, &mut FakeKeys::ok(), ts::NOW)).status,
+        403
+    );
+    // The MCP Inspector (loopback) and non-browser clients (no Origin) pass.
+    let inspector = [b"http://localhost:6274".to_vec()];
+    let mut r = req("POST", "/mcp", &token);
+    r.origin = &inspector;
+    assert_eq!(
+        decide(&r, &config(), &mut FakeKeys::ok(), ts::NOW),
+        Decision::Forward
+    );
+    let r = req("POST", "/mcp", &token);
+    assert_eq!(
+        decide(&r, &config(), &mut FakeKeys::ok(), ts::NOW),
+        Decision::Forward
+    );
+}
+
+/// Issue 11: answers built from `Host`/`X-Forwarded-Proto` are not cacheable
+/// by shared caches; with `authkit_resource` they do not depend on the request.
+#[test]
+fn answers_derived_from_host_are_not_stored_by_caches() {
+    let metadata = req("GET", "/.well-known/oauth-protected-resource/mcp", &[]);
+    let challenge = req("POST", "/mcp", &[]);
+    for r in [&metadata, &challenge] {
+        let reply = respond(decide(r, &config(), &mut FakeKeys::ok(), ts::NOW));
+        assert_eq!(
+            reply.header("cache-control"),
+            Some("no-store"),
+            "{}",
+            r.path_with_query
+        );
+        assert_eq!(reply.header("vary"), Some("Host, X-Forwarded-Proto"));
+    }
+    let configured = config_with(&[(var::RESOURCE, "https://api.example.com/mcp")]);
+    for r in [&metadata, &challenge] {
+        let reply = respond(decide(r, &configured, &mut FakeKeys::ok(), ts::NOW));
+        assert_eq!(reply.header("vary"), None, "{}", r.path_with_query);
+    }
 }

@@ -35,6 +35,8 @@ macro_rules! cached_host {
 cached_host!(mcp_server, "AUTHKIT_TEST_SERVER_MCP");
 cached_host!(mcp_server_020, "AUTHKIT_TEST_SERVER_MCP_020");
 cached_host!(echo_server, "AUTHKIT_TEST_SERVER_ECHO");
+cached_host!(hostile_server, "AUTHKIT_TEST_SERVER_HOSTILE");
+cached_host!(unguarded_hostile_server, "AUTHKIT_TEST_SERVER_UNGUARDED");
 
 pub fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
