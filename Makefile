@@ -149,6 +149,10 @@ up: compose
 test: lint unit-test host-test integration-test attack-test hygiene-test python-test spin-test \
       oauth-test conformance-test fuzz-smoke deny size-check
 
+# The quick loop: format, clippy and the unit tests (no wasm fixtures, no servers).
+.PHONY: check
+check: lint unit-test
+
 unit-test:
 	$(CARGO) test -p wasmcp-spin-authkit -p authkit-keyvalue-guard -p mcp-gateway -p echo-gateway \
 		-p proxy-gateway -p hostile-gateway
