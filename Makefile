@@ -158,7 +158,8 @@ unit-test:
 		-p proxy-gateway -p hostile-gateway
 
 host-test:
-	$(CARGO) test --profile host -p authkit-host --lib --bins --test serve --test cli --test dev_issuer
+	$(CARGO) test --profile host -p authkit-host --lib --bins --test serve --test cli --test dev_issuer \
+		--test manifests
 
 fixtures: build tools
 	@mkdir -p $(BUILD_DIR)

@@ -11,6 +11,8 @@ JWKS fetches (and those answered 500).
 
     bench/soak.py --host target/host/authkit-host build/server-mcp.wasm
     bench/soak.py --spin ~/.cache/spin/bin/spin build/server-mcp.wasm
+    bench/soak.py --flood ...   every request names a random unknown kid: JWKS
+                                fetches per minute under a kid-miss flood
 """
 
 import argparse
@@ -98,7 +100,7 @@ class Issuer:
         return self.token(self.rogue, f"random-{random.randrange(1 << 30)}")
 
 
-def soak(url, issuer, seconds, concurrency):
+def soak(url, issuer, seconds, concurrency, flood=False):
     counts, lock = Counter(), threading.Lock()
     latencies = []
     deadline = issuer.start + seconds
@@ -107,8 +109,11 @@ def soak(url, issuer, seconds, concurrency):
     def worker(n):
         rng = random.Random(n)
         while time.time() < deadline:
-            good = rng.random() < 0.7
-            tok = issuer.valid() if good else issuer.bad()
+            good = not flood and rng.random() < 0.7
+            if flood:
+                tok = issuer.token(issuer.rogue, f"random-{rng.randrange(1 << 30)}")
+            else:
+                tok = issuer.valid() if good else issuer.bad()
             req = urllib.request.Request(url, data=BODY, method="POST", headers={
                 "Authorization": f"Bearer {tok}", "Content-Type": "application/json",
                 "Accept": "application/json, text/event-stream"})
@@ -160,6 +165,7 @@ def main():
     p.add_argument("server")
     p.add_argument("--seconds", type=int, default=60)
     p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--flood", action="store_true")
     a = p.parse_args()
     issuer = Issuer(time.time() + 5)  # the clock starts once the server is up
     variables = {"authkit_issuer": issuer.url, "authkit_jwks_uri": issuer.url + "/jwks",
@@ -178,10 +184,10 @@ def main():
         url, stop = f"http://127.0.0.1:{port}/mcp", proc.terminate
     issuer.start = time.time()
     try:
-        result = soak(url, issuer, a.seconds, a.concurrency)
+        result = soak(url, issuer, a.seconds, a.concurrency, a.flood)
     finally:
         stop()
-    result["target"] = "spin" if a.spin else "local host"
+    result["target"] = ("spin" if a.spin else "local host") + (", unknown-kid flood" if a.flood else "")
     print(json.dumps(result, indent=2))
     return 1 if result["wrong_answers"] or result["5xx_on_valid"] else 0
 
