@@ -1814,9 +1814,26 @@ fn catalogue(cx: &Ctx) -> Vec<Attack> {
         Request::mcp(&[])
             .method("OPTIONS")
             .header("Access-Control-Request-Method", b"POST")
-            .header("Origin", b"http://evil.example"),
+            .header("Origin", b"http://localhost:6274"),
         Middleware(204),
         "Fetch standard CORS preflight: answered by the middleware, never forwarded",
+    );
+    c.row(
+        "CORS preflight from a foreign origin",
+        "as above with `Origin: http://evil.example`",
+        Request::mcp(&[])
+            .method("OPTIONS")
+            .header("Access-Control-Request-Method", b"POST")
+            .header("Origin", b"http://evil.example"),
+        Middleware(403),
+        "MCP Streamable HTTP: Origin validated before anything else (issue 11)",
+    );
+    c.row(
+        "valid token from a foreign origin",
+        "a valid token, `Origin: https://evil.example` (a web page, or DNS rebinding)",
+        bearer(&valid_rsa).header("Origin", b"https://evil.example"),
+        Middleware(403),
+        "MCP Streamable HTTP: servers MUST validate Origin",
     );
     c.row(
         "OPTIONS without preflight header",
