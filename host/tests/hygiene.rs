@@ -292,6 +292,7 @@ fn logged_failures_do_not_log_the_token() {
     // An unusable configuration (500 naming the variable).
     let mut args = Vec::new();
     args.extend(var("authkit_issuer", &iss));
+    args.extend(var("authkit_audience", AUDIENCE));
     args.extend(var("authkit_algorithms", "HS256"));
     let server = Served::start(&args);
     send_everywhere(server.addr, &token, &[500]);
