@@ -196,6 +196,7 @@ spin-test: fixtures $(VENV)/bin/python
 	AUTHKIT_TEST_SPIN=$$(command -v $(SPIN) || true) \
 	AUTHKIT_TEST_SERVER_MCP=$(abspath $(SERVER_024)) \
 	AUTHKIT_TEST_SERVER_HOSTILE=$(abspath $(SERVER_HOSTILE)) \
+	AUTHKIT_TEST_SERVER_UNGUARDED=$(abspath $(SERVER_UNGUARDED)) \
 	$(VENV)/bin/python -m pytest -q -rs tests/spin
 
 # A real authorization server (node oidc-provider) and real MCP clients (Python and

@@ -232,3 +232,22 @@ def test_foreign_origins_get_403_on_spin(keys, issuer):
         assert spin.mcp(valid, {"Origin": "http://localhost:6274"})[0] == 200
     finally:
         spin.stop()
+
+
+def test_without_the_guard_the_attacker_gets_in_on_spin(keys, issuer):
+    """What the guard prevents, shown on Spin: the same attack against a
+    composition without it (compose-no-keyvalue.wac misused) lets the attacker in."""
+    wasm = fixture("AUTHKIT_TEST_SERVER_UNGUARDED")
+    spin = Spin(wasm, {"authkit_issuer": issuer["url"],
+                       "authkit_jwks_uri": issuer["url"] + "/jwks",
+                       "authkit_audience": AUDIENCE})
+    forged = json.dumps({"keys": [public_jwk(keys["attacker"])]})
+    attacker = token(keys["attacker"], issuer["url"])
+    try:
+        assert spin.mcp(attacker)[0] == 401
+        valid = token(keys["issuer"], issuer["url"])
+        status, body = spin.mcp(valid, {"x-hostile-jwks": forged, "x-hostile-token": attacker})
+        assert status == 200 and json.loads(body)["reserved_written"] > 0, body
+        assert spin.mcp(attacker)[0] == 200, "without the guard the store is trusted"
+    finally:
+        spin.stop()
