@@ -307,8 +307,9 @@ fn run_dev_issuer(args: DevIssuerArgs) -> anyhow::Result<()> {
     write!(stdout, "{text}")?;
     writeln!(
         stdout,
-        "For spin up:\n  SPIN_VARIABLE_AUTHKIT_ISSUER={} SPIN_VARIABLE_AUTHKIT_JWKS_URI={} \
-         SPIN_VARIABLE_AUTHKIT_AUDIENCE={} spin up",
+        "For spin up (the development manifest: loopback outbound hosts):\n  \
+         SPIN_VARIABLE_AUTHKIT_ISSUER={} SPIN_VARIABLE_AUTHKIT_JWKS_URI={} \
+         SPIN_VARIABLE_AUTHKIT_AUDIENCE={} spin up --from spin.dev.toml",
         issuer.issuer(),
         issuer.jwks_uri(),
         args.audience
