@@ -143,9 +143,33 @@ def is_keyvalue(name):
     return "keyvalue" in package or "key-value" in name.lower()
 
 
+def read_component(path):
+    try:
+        data = open(path, "rb").read()
+    except OSError as err:
+        sys.exit(f"{path}: {err.strerror}")
+    if data[:4] != MAGIC:
+        sys.exit(f"{path} is not a WebAssembly file")
+    if data[4:8] == b"\x01\x00\x00\x00":
+        sys.exit(
+            f"{path} is a core Wasm module, not a component: build the gateway for "
+            "wasm32-wasip2 (or run `wasm-tools component new` on it)"
+        )
+    return data
+
+
 def check_keyvalue(gateway_path, guard_path):
-    guarded = set(exports(open(guard_path, "rb").read()))
-    wanted = [n for n in imports(open(gateway_path, "rb").read()) if is_keyvalue(n)]
+    gateway = read_component(gateway_path)
+    handlers = [n for n in exports(gateway) if n.startswith("wasi:http/incoming-handler@0.2.")]
+    if not handlers:
+        sys.exit(
+            f"{gateway_path} exports no wasi:http/incoming-handler@0.2.x, so it is not an "
+            "HTTP gateway the middleware can wrap (exports: "
+            + (", ".join(exports(gateway)) or "none")
+            + ")"
+        )
+    guarded = set(exports(read_component(guard_path)))
+    wanted = [n for n in imports(gateway) if is_keyvalue(n)]
     unguarded = [n for n in wanted if n not in guarded]
     if unguarded:
         sys.exit(
