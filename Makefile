@@ -16,11 +16,14 @@ TARGET_DIR   := target
 RELEASE_DIR  := $(TARGET_DIR)/$(WASM_TARGET)/release
 TOOLS_DIR    := .tools
 
-# Shipped: cargo's component with its core module through `wasm-opt -Oz` (mk/size.mk).
-MIDDLEWARE      := build/wasmcp_spin_authkit.wasm
+# Shipped: cargo's component with its core module through `wasm-opt -Oz` (mk/size.mk;
+# `make dist`). Without wasm-opt on PATH, `make up`, `make compose` and the tests use
+# cargo's output as is (same WIT, about 20 % larger) instead of building binaryen.
+HAVE_WASM_OPT   := $(shell command -v wasm-opt 2>/dev/null)
+MIDDLEWARE      := $(if $(HAVE_WASM_OPT),build,$(RELEASE_DIR))/wasmcp_spin_authkit.wasm
 # Serves the gateway's key-value imports, keeping it out of the middleware's keys
 # (guard/, compose.wac).
-GUARD           := build/authkit_keyvalue_guard.wasm
+GUARD           := $(if $(HAVE_WASM_OPT),build,$(RELEASE_DIR))/authkit_keyvalue_guard.wasm
 EXAMPLE_GATEWAY := $(RELEASE_DIR)/mcp_gateway.wasm
 # The same example built as spin-sdk 3 / cargo-component builds are: exporting
 # wasi:http/incoming-handler@0.2.0 (separate target dir: same crate, other feature).
@@ -71,6 +74,7 @@ gateways:
 		--target-dir $(TARGET_DIR)/wasi-http-0.2.0
 
 host:
+	@[ -x $(HOST) ] || echo "== building the local wasmtime host (host/; the first build takes about 20 min on 2 cores)"
 	$(CARGO) build --profile host -p authkit-host
 
 tools: $(WAC)
@@ -187,6 +191,7 @@ $(VENV)/bin/python:
 python-test: fixtures host $(VENV)/bin/python
 	AUTHKIT_TEST_SERVER_MCP=$(abspath $(SERVER_024)) \
 	AUTHKIT_TEST_HOST=$(abspath $(HOST)) \
+	AUTHKIT_TEST_GUARD=$(abspath $(GUARD)) \
 	$(VENV)/bin/python -m pytest -q tests/python
 
 # The composed servers on Spin itself (`spin up`): the hostile gateway, audience and

@@ -53,6 +53,13 @@ $(MIDDLEWARE_OPT) $(GUARD_OPT): $(BUILD_DIR)/%.wasm: $(RELEASE_DIR)/%.wasm mk/co
 	@mv $@.tmp $@
 	@echo "$@: $$(stat -c %s $@) bytes (cargo: $$(stat -c %s $<))"
 
+# The shipped artifacts, both through wasm-opt: build/wasmcp_spin_authkit.wasm and
+# build/authkit_keyvalue_guard.wasm.
+.PHONY: dist
+dist:
+	$(CARGO) build --release --target $(WASM_TARGET) -p wasmcp-spin-authkit -p authkit-keyvalue-guard
+	@$(MAKE) --no-print-directory $(MIDDLEWARE_OPT) $(GUARD_OPT)
+
 # Builds with cargo first (the root Makefile's `middleware` target).
 middleware-opt:
 	$(CARGO) build --release --target $(WASM_TARGET) -p wasmcp-spin-authkit

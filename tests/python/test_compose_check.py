@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "mk" / "component-module.py"
-GUARD = ROOT / "build" / "authkit_keyvalue_guard.wasm"
+GUARD = Path(os.environ.get("AUTHKIT_TEST_GUARD", ROOT / "build" / "authkit_keyvalue_guard.wasm"))
 PREAMBLE = b"\x00asm\x0d\x00\x01\x00"
 
 
