@@ -251,3 +251,58 @@ def test_without_the_guard_the_attacker_gets_in_on_spin(keys, issuer):
         assert spin.mcp(attacker)[0] == 200, "without the guard the store is trusted"
     finally:
         spin.stop()
+
+
+def test_the_shipped_manifest_builds_and_serves(keys, tmp_path):
+    """`spin build` runs spin.toml's build command (make compose), and the shipped
+    spin.toml serves the result: keys inline (authkit_jwks), so no outbound host is
+    needed; the production manifest allows no loopback host."""
+    root = Path(__file__).resolve().parents[2]
+    build = subprocess.run([spin_binary(), "build", "--from", str(root / "spin.toml")],
+                           cwd=root, capture_output=True, text=True, timeout=1800)
+    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
+    manifest = (root / "spin.toml").read_text()
+    manifest = manifest.replace('source = "server.wasm"', f'source = "{root / "server.wasm"}"')
+    (tmp_path / "spin.toml").write_text(manifest)
+    issuer = "https://issuer.test"
+    jwks = json.dumps({"keys": [public_jwk(keys["issuer"])]})
+    env = dict(os.environ, SPIN_VARIABLE_AUTHKIT_ISSUER=issuer, SPIN_VARIABLE_AUTHKIT_JWKS=jwks,
+               SPIN_VARIABLE_AUTHKIT_RESOURCE=AUDIENCE)
+    port = free_port()
+    log = open(tmp_path / "spin.log", "wb")
+    proc = subprocess.Popen([spin_binary(), "up", "--from", str(tmp_path / "spin.toml"),
+                             "--listen", f"127.0.0.1:{port}"], cwd=tmp_path, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.time() < deadline, \
+                    (tmp_path / "spin.log").read_text()
+                time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}/mcp"
+
+        def post(headers):
+            req = urllib.request.Request(url, data=INITIALIZE.encode(), method="POST", headers={
+                "Content-Type": "application/json",
+                "Accept": "application/json, text/event-stream", **headers})
+            try:
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    return r.status, r.headers
+            except urllib.error.HTTPError as e:
+                return e.code, e.headers
+
+        assert post({"Authorization": f"Bearer {token(keys['issuer'], issuer)}"})[0] == 200
+        status, headers = post({})
+        assert status == 401
+        assert 'resource_metadata="https://mcp.test/.well-known/oauth-protected-resource/mcp"' \
+            in headers["WWW-Authenticate"]
+        other = token(keys["issuer"], issuer, audience="https://other.test/mcp")
+        assert post({"Authorization": f"Bearer {other}"})[0] == 401
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
