@@ -15,7 +15,7 @@
 
 use url::Url;
 
-use crate::config::{canonical_resource, Config};
+use crate::config::Config;
 
 /// `authkit_allowed_origins`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -65,28 +65,31 @@ pub fn is_allowed(values: &[Vec<u8>], config: Option<&Config>) -> bool {
     if *allowed == AllowedOrigins::Any {
         return true;
     }
-    let Some(origin) = std::str::from_utf8(value).ok().and_then(serialized_origin) else {
+    // One parse per browser request; requests without Origin never get here.
+    let Some(url) = std::str::from_utf8(value).ok().and_then(parse_origin) else {
         return false;
     };
-    is_loopback_origin(&origin)
-        || config
-            .and_then(|c| c.resource.as_ref())
-            .is_some_and(|r| serialized_origin(canonical_resource(r)).as_deref() == Some(&origin))
+    if crate::config::is_loopback(&url) {
+        return true;
+    }
+    let origin = url.origin().ascii_serialization();
+    config
+        .and_then(|c| c.resource.as_ref())
+        .is_some_and(|r| r.origin().ascii_serialization() == origin)
         || matches!(allowed, AllowedOrigins::Listed(list) if list.contains(&origin))
 }
 
-/// `scheme://host[:port]`, lower-case, default port dropped; `None` for opaque
-/// origins (`null`, `file:`, ...) and anything that does not parse.
-fn serialized_origin(value: &str) -> Option<String> {
-    let url = Url::parse(value.trim()).ok()?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return None;
-    }
-    Some(url.origin().ascii_serialization()).filter(|o| o != "null")
+/// An http(s) origin; `None` for opaque origins (`null`, `file:`, ...) and
+/// anything that does not parse.
+fn parse_origin(value: &str) -> Option<Url> {
+    Url::parse(value.trim())
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
 }
 
-fn is_loopback_origin(origin: &str) -> bool {
-    Url::parse(origin).is_ok_and(|url| crate::config::is_loopback(&url))
+/// `scheme://host[:port]`, lower-case, default port dropped.
+fn serialized_origin(value: &str) -> Option<String> {
+    parse_origin(value).map(|url| url.origin().ascii_serialization())
 }
 
 #[cfg(test)]

@@ -207,31 +207,27 @@ def test_a_hostile_gateway_cannot_forge_keys_on_spin(keys, issuer):
         again.stop()
 
 
-def test_audience_defaults_to_the_resource_on_spin(keys, issuer):
-    wasm = fixture("AUTHKIT_TEST_SERVER_MCP")
-    spin = Spin(wasm, {"authkit_issuer": issuer["url"],
-                       "authkit_jwks_uri": issuer["url"] + "/jwks",
-                       "authkit_resource": AUDIENCE})
-    try:
-        assert spin.mcp(token(keys["issuer"], issuer["url"]))[0] == 200
-        other = token(keys["issuer"], issuer["url"], audience="https://other.test/mcp")
-        assert spin.mcp(other)[0] == 401
-    finally:
-        spin.stop()
+@pytest.fixture
+def example_server(issuer):
+    """The example gateway behind the middleware, `authkit_resource` set, no audience."""
+    spin = Spin(fixture("AUTHKIT_TEST_SERVER_MCP"),
+                {"authkit_issuer": issuer["url"], "authkit_jwks_uri": issuer["url"] + "/jwks",
+                 "authkit_resource": AUDIENCE})
+    yield spin
+    spin.stop()
 
 
-def test_foreign_origins_get_403_on_spin(keys, issuer):
-    wasm = fixture("AUTHKIT_TEST_SERVER_MCP")
-    spin = Spin(wasm, {"authkit_issuer": issuer["url"],
-                       "authkit_jwks_uri": issuer["url"] + "/jwks",
-                       "authkit_resource": AUDIENCE})
-    try:
-        valid = token(keys["issuer"], issuer["url"])
-        status, body = spin.mcp(valid, {"Origin": "https://evil.example"})
-        assert status == 403 and json.loads(body)["error_description"] == "Origin not allowed"
-        assert spin.mcp(valid, {"Origin": "http://localhost:6274"})[0] == 200
-    finally:
-        spin.stop()
+def test_audience_defaults_to_the_resource_on_spin(keys, issuer, example_server):
+    assert example_server.mcp(token(keys["issuer"], issuer["url"]))[0] == 200
+    other = token(keys["issuer"], issuer["url"], audience="https://other.test/mcp")
+    assert example_server.mcp(other)[0] == 401
+
+
+def test_foreign_origins_get_403_on_spin(keys, issuer, example_server):
+    valid = token(keys["issuer"], issuer["url"])
+    status, body = example_server.mcp(valid, {"Origin": "https://evil.example"})
+    assert status == 403 and json.loads(body)["error_description"] == "Origin not allowed"
+    assert example_server.mcp(valid, {"Origin": "http://localhost:6274"})[0] == 200
 
 
 def test_without_the_guard_the_attacker_gets_in_on_spin(keys, issuer):
