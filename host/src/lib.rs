@@ -18,9 +18,7 @@
 //! # anyhow::Ok(())
 //! ```
 
-mod background;
 mod config_store;
-pub mod dev_issuer;
 mod keyvalue;
 mod outbound;
 mod server;
@@ -35,7 +33,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio::sync::oneshot;
 
-use background::Background;
+use authkit_dev_issuer::background::Background;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;

@@ -1,6 +1,6 @@
 //! `authkit-host serve <component.wasm> [options]`: run a wasi:http component
 //! like `spin up` would (see the library docs for what is provided), optionally
-//! with a local development issuer; `authkit-host dev-issuer`: only the issuer.
+//! with a local development issuer (the issuer alone: `authkit-dev-issuer`).
 
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -8,12 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
-use authkit_host::dev_issuer::{self, DevIssuer, MINTED_TOKEN_LIFETIME};
+use authkit_dev_issuer::{self as dev_issuer, DevIssuer, MINTED_TOKEN_LIFETIME};
 use authkit_host::{spin_variables_from_env, Host, HostConfig};
 
 const USAGE: &str = "\
 usage: authkit-host serve <component.wasm> [options]
-       authkit-host dev-issuer [--listen ADDR] [--audience URL]
 
 serve options:
   --listen ADDR              address to listen on (default 127.0.0.1:3000)
@@ -31,14 +30,8 @@ serve options:
                              bearer token and commands to try
   -h, --help                 show this help
 
-dev-issuer: only the DEVELOPMENT-ONLY issuer (e.g. for `spin up`)
-  --listen ADDR              loopback address (default 127.0.0.1:3001)
-  --audience URL             audience of the printed token and of tokens requested
-                             without `resource` (default http://127.0.0.1:3000/mcp)
+The issuer alone (e.g. next to `spin up`): authkit-dev-issuer --help
 ";
-
-/// Where `make up` serves the MCP endpoint: the standalone issuer's default audience.
-const DEFAULT_MCP_URL: &str = "http://127.0.0.1:3000/mcp";
 
 struct ServeArgs {
     component: PathBuf,
@@ -48,15 +41,9 @@ struct ServeArgs {
     dev_issuer: Option<SocketAddr>,
 }
 
-struct DevIssuerArgs {
-    listen: SocketAddr,
-    audience: String,
-}
-
 enum Command {
     Help,
     Serve(ServeArgs),
-    DevIssuer(DevIssuerArgs),
 }
 
 fn default_dev_issuer() -> SocketAddr {
@@ -74,7 +61,6 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Command>
     let mut args = args.into_iter().peekable();
     match args.next().as_deref() {
         Some("serve") => {}
-        Some("dev-issuer") => return parse_dev_issuer_args(args),
         Some("-h" | "--help" | "help") | None => return Ok(Command::Help),
         Some(other) => bail!("unknown command `{other}`"),
     }
@@ -157,41 +143,6 @@ fn split_flag(arg: &str) -> (String, Option<String>) {
         Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
         _ => (arg.to_string(), None),
     }
-}
-
-fn parse_dev_issuer_args(args: impl Iterator<Item = String>) -> anyhow::Result<Command> {
-    let mut args = args.into_iter();
-    let mut listen = default_dev_issuer();
-    let mut audience = DEFAULT_MCP_URL.to_string();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = split_flag(&arg);
-        let mut value = |what: &str| -> anyhow::Result<String> {
-            match inline.clone() {
-                Some(v) => Ok(v),
-                None => args
-                    .next()
-                    .with_context(|| format!("`{flag}` needs {what}")),
-            }
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "--listen" => {
-                listen = parse_addr(
-                    "--listen",
-                    &value("an address")?,
-                    dev_issuer::DEFAULT_LISTEN,
-                )?
-            }
-            "--audience" => {
-                audience = value("a URL")?;
-                url::Url::parse(&audience).with_context(|| {
-                    format!("`--audience {audience}`: expected an absolute URL")
-                })?;
-            }
-            _ => bail!("unknown option `{arg}`"),
-        }
-    }
-    Ok(Command::DevIssuer(DevIssuerArgs { listen, audience }))
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -288,37 +239,6 @@ fn reachable(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-fn run_dev_issuer(args: DevIssuerArgs) -> anyhow::Result<()> {
-    let issuer = DevIssuer::start(args.listen, &args.audience)?;
-    let token = issuer.mint_token(MINTED_TOKEN_LIFETIME);
-    let mut stdout = std::io::stdout();
-    writeln!(
-        stdout,
-        "Development issuer {} (DEVELOPMENT ONLY)",
-        issuer.issuer()
-    )?;
-    let text = dev_issuer::instructions(
-        issuer.issuer(),
-        &args.audience,
-        &args.audience,
-        &token,
-        MINTED_TOKEN_LIFETIME,
-    );
-    write!(stdout, "{text}")?;
-    writeln!(
-        stdout,
-        "For spin up (the development manifest: loopback outbound hosts):\n  \
-         SPIN_VARIABLE_AUTHKIT_ISSUER={} SPIN_VARIABLE_AUTHKIT_JWKS_URI={} \
-         SPIN_VARIABLE_AUTHKIT_AUDIENCE={} spin up --from spin.dev.toml",
-        issuer.issuer(),
-        issuer.jwks_uri(),
-        args.audience
-    )?;
-    stdout.flush()?;
-    issuer.wait();
-    Ok(())
-}
-
 fn main() -> ExitCode {
     let result = parse_args(std::env::args().skip(1)).and_then(|command| match command {
         Command::Help => {
@@ -326,7 +246,6 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Serve(args) => serve(args),
-        Command::DevIssuer(args) => run_dev_issuer(args),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -401,34 +320,6 @@ mod tests {
         assert_eq!(a.dev_issuer, Some("127.0.0.1:4000".parse().unwrap()));
         assert_eq!(parse(&["serve", "x.wasm"]).unwrap().dev_issuer, None);
         assert!(parse(&["serve", "x.wasm", "--dev-issuer=nope"]).is_err());
-    }
-
-    #[test]
-    fn dev_issuer_command() {
-        let parse = |args: &[&str]| match parse_args(args.iter().map(|s| s.to_string())) {
-            Ok(Command::DevIssuer(a)) => Ok((a.listen, a.audience)),
-            Ok(_) => bail!("not dev-issuer"),
-            Err(e) => Err(e),
-        };
-        assert_eq!(
-            parse(&["dev-issuer"]).unwrap(),
-            (
-                "127.0.0.1:3001".parse().unwrap(),
-                DEFAULT_MCP_URL.to_string()
-            )
-        );
-        assert_eq!(
-            parse(&[
-                "dev-issuer",
-                "--listen=127.0.0.1:0",
-                "--audience",
-                "http://a/mcp"
-            ])
-            .unwrap(),
-            ("127.0.0.1:0".parse().unwrap(), "http://a/mcp".to_string())
-        );
-        assert!(parse(&["dev-issuer", "--audience", "relative"]).is_err());
-        assert!(parse(&["dev-issuer", "extra"]).is_err());
     }
 
     #[test]

@@ -1,12 +1,16 @@
-//! The `authkit-host` binary: readiness line, variables, errors.
+//! The `authkit-host` binary: readiness line, variables, errors, and
+//! `serve --dev-issuer`.
 
+mod authkit;
 mod common;
+mod devflow;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 
 use common::get;
+use devflow::{addr_in, run_until, token_in, verify};
 
 const BIN: &str = env!("CARGO_BIN_EXE_authkit-host");
 
@@ -110,4 +114,40 @@ fn bad_input_exits_non_zero_with_a_message() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not-a-component.wasm"));
+}
+
+#[test]
+fn serve_with_dev_issuer_points_the_component_at_it() {
+    let wasm = common::guest_wasm();
+    let wasm = wasm.to_str().unwrap();
+    let (_p, lines) = run_until(
+        BIN,
+        &[
+            "serve",
+            wasm,
+            "--listen",
+            "127.0.0.1:0",
+            "--dev-issuer",
+            "127.0.0.1:0",
+            "--var",
+            "other=1",
+        ],
+        "MCP Inspector CLI",
+    );
+    let server = addr_in(&lines[0], "Serving http://");
+    let mcp = format!("http://{server}/mcp");
+    assert!(
+        lines.contains(&format!("Protected MCP endpoint: {mcp}")),
+        "{lines:#?}"
+    );
+    let all = &common::get(server, "/config?key=x").json()["all"];
+    let issuer = all["authkit_issuer"].as_str().unwrap();
+    assert!(lines.contains(&format!("Issuer:                 {issuer}")));
+    assert_eq!(all["authkit_jwks_uri"], format!("{issuer}/jwks"));
+    // Both loopback spellings, since clients may use either (RFC 8707 resource).
+    let localhost = mcp.replace("127.0.0.1", "localhost");
+    assert_eq!(all["authkit_audience"], format!("{mcp},{localhost}"));
+    assert_eq!(all["other"], "1");
+    let issuer_addr: SocketAddr = issuer.strip_prefix("http://").unwrap().parse().unwrap();
+    verify(issuer_addr, &token_in(&lines), &mcp);
 }

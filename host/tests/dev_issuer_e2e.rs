@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use authkit::client::{get, post_json};
 use authkit::mcp_server;
-use authkit_host::dev_issuer::DevIssuer;
+use authkit_dev_issuer::DevIssuer;
 use authkit_host::{HostConfig, RunningServer};
 use devflow::{code_flow, register, token};
 use serde_json::json;
@@ -31,7 +31,7 @@ fn start(with_jwks_uri: bool) -> (RunningServer, DevIssuer, String) {
     if with_jwks_uri {
         config = config.with_variable("authkit_jwks_uri", dev.jwks_uri());
     }
-    let server = mcp_server().serve_listener(config, listener).unwrap();
+    let server = mcp_server().host().serve_listener(config, listener).unwrap();
     (server, dev, mcp)
 }
 

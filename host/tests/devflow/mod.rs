@@ -1,11 +1,14 @@
 //! An OAuth client for the development issuer's tests: registration, the
 //! authorization request (whose consent is automatic), token requests, and
-//! token verification against the published JWKS.
+//! token verification against the published JWKS; and running the commands
+//! that print a token.
 
 #![allow(dead_code)] // each test binary uses a different part of this
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
 
 use jwt_simple::prelude::*;
 use jwt_simple::reexports::ct_codecs::{Base64, Base64UrlSafeNoPadding, Decoder, Encoder};
@@ -164,4 +167,64 @@ pub fn parts(token: &str) -> (Value, Value) {
         .unwrap()
     };
     (decode(), decode())
+}
+
+// --- Commands that print a token ---------------------------------------------
+
+/// Kills the process when the test ends.
+pub struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `bin args...` and reads stdout up to and including the line `until`
+/// starts with; returns the lines read.
+pub fn run_until(bin: &str, args: &[&str], until: &str) -> (Process, Vec<String>) {
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {bin}: {e}"));
+    let stdout = child.stdout.take().unwrap();
+    let process = Process(child);
+    // Keep draining stdout after `until`: a closed pipe would make the child's
+    // next print fail and take the server down mid-test.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines = Vec::new();
+    while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(120)) {
+        let done = line.starts_with(until);
+        lines.push(line);
+        if done {
+            return (process, lines);
+        }
+    }
+    panic!("no line starting with {until:?} in {lines:#?}");
+}
+
+/// The bearer token printed after the `Bearer token` line.
+pub fn token_in(lines: &[String]) -> String {
+    let i = lines
+        .iter()
+        .position(|l| l.starts_with("Bearer token"))
+        .expect("a Bearer token line");
+    lines[i + 1].trim().to_owned()
+}
+
+/// The address after `prefix` on `line`.
+pub fn addr_in(line: &str, prefix: &str) -> SocketAddr {
+    line.strip_prefix(prefix)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .parse()
+        .unwrap()
 }

@@ -1,17 +1,18 @@
-//! A server running on its own thread (with its own runtime), stopped on drop.
+//! A server running on its own thread (with its own runtime), stopped on drop
+//! (the development issuer's, and authkit-host's servers).
 
 use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
 /// Owns a background server thread and the signal that stops it.
-pub(crate) struct Background {
+pub struct Background {
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Background {
-    pub(crate) fn new(stop: oneshot::Sender<()>, thread: JoinHandle<()>) -> Self {
+    pub fn new(stop: oneshot::Sender<()>, thread: JoinHandle<()>) -> Self {
         Self {
             stop: Some(stop),
             thread: Some(thread),
@@ -19,7 +20,7 @@ impl Background {
     }
 
     /// Blocks until the thread ends (for a process that only serves).
-    pub(crate) fn wait(mut self) {
+    pub fn wait(mut self) {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

@@ -1,6 +1,7 @@
 //! A local OAuth 2.1 authorization server for DEVELOPMENT ONLY: what `make up`
-//! (`authkit-host serve --dev-issuer`, `authkit-host dev-issuer`) runs when no real
-//! issuer is configured, so that the protected server works with zero setup.
+//! runs when no real issuer is configured (`authkit-dev-issuer` next to `spin up`,
+//! or inside `authkit-host serve --dev-issuer`), so that the protected server
+//! works with zero setup.
 //!
 //! - RFC 8414 metadata at `/.well-known/oauth-authorization-server` (and the same
 //!   document at `/.well-known/openid-configuration`), JWKS at `/jwks` (one ES256
@@ -21,13 +22,14 @@
 //! Inspector's `http://localhost:6274`) by name, never with `*`.
 //!
 //! ```no_run
-//! use authkit_host::dev_issuer::DevIssuer;
+//! use authkit_dev_issuer::DevIssuer;
 //! let issuer = DevIssuer::start("127.0.0.1:0".parse()?, "http://127.0.0.1:3000/mcp")?;
 //! let token = issuer.mint_token(std::time::Duration::from_secs(3600));
 //! println!("{} {}", issuer.issuer(), token);
 //! # anyhow::Ok(())
 //! ```
 
+pub mod background;
 mod loopback;
 mod oauth;
 mod signer;

@@ -1,21 +1,25 @@
 //! The development issuer over HTTP: metadata, registration, the authorization
 //! code flow with PKCE, refresh rotation, client credentials, the errors, and the
-//! `authkit-host` commands that start it. Run by `make host-test`.
+//! `authkit-dev-issuer` command. Run by `make host-test`.
 
-mod authkit;
-mod common;
+// The HTTP client and OAuth helpers are shared with authkit-host's tests.
+#[path = "../../host/tests/authkit/client.rs"]
+pub mod client;
+mod authkit {
+    pub use super::client;
+}
+#[path = "../../host/tests/devflow/mod.rs"]
 mod devflow;
 
-use std::io::{BufRead, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use authkit::client::{get, send, Response};
-use authkit_host::dev_issuer::DevIssuer;
+use authkit_dev_issuer::DevIssuer;
 use devflow::{
-    authorize, code, code_flow, form, parts, pkce, public_client, redirect_params, register, token,
-    verify, REDIRECT,
+    addr_in, authorize, code, code_flow, form, parts, pkce, public_client, redirect_params,
+    register, run_until, token, token_in, verify, REDIRECT,
 };
 use serde_json::{json, Value};
 
@@ -44,7 +48,7 @@ fn metadata_documents() {
         "scopes_supported": ["mcp", "openid", "profile", "email", "offline_access"],
         "authorization_response_iss_parameter_supported": true,
         "service_documentation": format!("{iss}/"),
-        "description": authkit_host::dev_issuer::DEVELOPMENT_ONLY,
+        "description": authkit_dev_issuer::DEVELOPMENT_ONLY,
     });
     for path in [
         "/.well-known/oauth-authorization-server",
@@ -1132,71 +1136,15 @@ fn preflight_from_a_foreign_origin_is_refused() {
     }
 }
 
-// --- The commands -------------------------------------------------------------
+// --- The command -------------------------------------------------------------
 
-const BIN: &str = env!("CARGO_BIN_EXE_authkit-host");
-
-/// Kills the process when the test ends.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `authkit-host args...` and reads stdout up to and including the line
-/// `until` starts with; returns the lines read.
-fn run_until(args: &[&str], until: &str) -> (Process, Vec<String>) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start authkit-host");
-    let stdout = child.stdout.take().unwrap();
-    let process = Process(child);
-    // Keep draining stdout after `until`: a closed pipe would make the child's
-    // next print fail and take the server down mid-test.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let _ = tx.send(line);
-        }
-    });
-    let mut lines = Vec::new();
-    while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(120)) {
-        let done = line.starts_with(until);
-        lines.push(line);
-        if done {
-            return (process, lines);
-        }
-    }
-    panic!("no line starting with {until:?} in {lines:#?}");
-}
-
-fn token_in(lines: &[String]) -> String {
-    let i = lines
-        .iter()
-        .position(|l| l.starts_with("Bearer token"))
-        .expect("a Bearer token line");
-    lines[i + 1].trim().to_owned()
-}
-
-fn addr_in(line: &str, prefix: &str) -> SocketAddr {
-    line.strip_prefix(prefix)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .parse()
-        .unwrap()
-}
+const BIN: &str = env!("CARGO_BIN_EXE_authkit-dev-issuer");
 
 #[test]
 fn dev_issuer_command_prints_a_working_token() {
     let (_p, lines) = run_until(
+        BIN,
         &[
-            "dev-issuer",
             "--listen",
             "127.0.0.1:0",
             "--audience",
@@ -1222,45 +1170,10 @@ fn dev_issuer_command_prints_a_working_token() {
         format!("http://{addr}")
     );
 
-    let out = Command::new(BIN)
-        .args(["dev-issuer", "--listen", "0.0.0.0:0"])
+    let out = std::process::Command::new(BIN)
+        .args(["--listen", "0.0.0.0:0"])
         .output()
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
-}
-
-#[test]
-fn serve_with_dev_issuer_points_the_component_at_it() {
-    let wasm = common::guest_wasm();
-    let wasm = wasm.to_str().unwrap();
-    let (_p, lines) = run_until(
-        &[
-            "serve",
-            wasm,
-            "--listen",
-            "127.0.0.1:0",
-            "--dev-issuer",
-            "127.0.0.1:0",
-            "--var",
-            "other=1",
-        ],
-        "MCP Inspector CLI",
-    );
-    let server = addr_in(&lines[0], "Serving http://");
-    let mcp = format!("http://{server}/mcp");
-    assert!(
-        lines.contains(&format!("Protected MCP endpoint: {mcp}")),
-        "{lines:#?}"
-    );
-    let all = &common::get(server, "/config?key=x").json()["all"];
-    let issuer = all["authkit_issuer"].as_str().unwrap();
-    assert!(lines.contains(&format!("Issuer:                 {issuer}")));
-    assert_eq!(all["authkit_jwks_uri"], format!("{issuer}/jwks"));
-    // Both loopback spellings, since clients may use either (RFC 8707 resource).
-    let localhost = mcp.replace("127.0.0.1", "localhost");
-    assert_eq!(all["authkit_audience"], format!("{mcp},{localhost}"));
-    assert_eq!(all["other"], "1");
-    let issuer_addr: SocketAddr = issuer.strip_prefix("http://").unwrap().parse().unwrap();
-    verify(issuer_addr, &token_in(&lines), &mcp);
 }
