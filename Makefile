@@ -30,6 +30,8 @@ EXAMPLE_GATEWAY := $(RELEASE_DIR)/mcp_gateway.wasm
 GATEWAY_020     := $(TARGET_DIR)/wasi-http-0.2.0/$(WASM_TARGET)/release/mcp_gateway.wasm
 ECHO_GATEWAY    := $(RELEASE_DIR)/echo_gateway.wasm
 HOST            := $(TARGET_DIR)/host/authkit-host
+# The development issuer alone (dev-issuer/: no wasmtime), next to `spin up`.
+DEV_ISSUER_BIN  := $(TARGET_DIR)/host/authkit-dev-issuer
 
 GATEWAY ?= $(EXAMPLE_GATEWAY)
 SERVER  ?= server.wasm
@@ -57,7 +59,7 @@ SPIN ?= $(shell command -v spin 2>/dev/null || echo $(HOME)/.cache/spin/bin/spin
 WAC := $(shell command -v wac 2>/dev/null || echo $(TOOLS_DIR)/bin/wac)
 VENV := .venv
 
-.PHONY: build middleware gateways host tools compose up test unit-test host-test \
+.PHONY: build middleware gateways host dev-issuer tools compose up test unit-test host-test \
         integration-test python-test oauth-test fixtures lint clean size bench-cache
 
 build: middleware gateways
@@ -77,10 +79,16 @@ host:
 	@[ -x $(HOST) ] || echo "== building the local wasmtime host (host/; the first build takes about 20 min on 2 cores)"
 	$(CARGO) build --profile host -p authkit-host
 
+dev-issuer:
+	$(CARGO) build --profile host -p authkit-dev-issuer
+
 tools: $(WAC)
 
+# Without the registry client (warg, reqwest, TLS): compositions here name local
+# files only, and the install takes a fraction of the time.
 $(TOOLS_DIR)/bin/wac:
-	$(CARGO) install --locked --root $(TOOLS_DIR) wac-cli@0.12.0
+	@echo "== installing wac 0.12.0 into $(TOOLS_DIR) (once per clone)"
+	$(CARGO) install --locked --root $(TOOLS_DIR) --no-default-features --features wit wac-cli@0.12.0
 
 # $(call compose-server,GATEWAY,OUT): the gateway behind the middleware and its
 # key-value imports behind the guard (compose.wac). A gateway with a key-value
@@ -101,49 +109,25 @@ endef
 
 # Plug the middleware in front of $(GATEWAY) -> $(SERVER).
 compose: middleware tools
-	@if [ "$(GATEWAY)" = "$(EXAMPLE_GATEWAY)" ]; then $(MAKE) --no-print-directory gateways; fi
+	@if [ "$(GATEWAY)" = "$(EXAMPLE_GATEWAY)" ]; then \
+		$(CARGO) build --release --target $(WASM_TARGET) -p mcp-gateway; fi
 	@test -f "$(GATEWAY)" || { echo "GATEWAY=$(GATEWAY) does not exist" >&2; exit 1; }
 	$(call compose-server,$(GATEWAY),$(SERVER))
 	@echo "composed $(SERVER) ($$(stat -c %s $(SERVER)) bytes): authkit middleware -> $(GATEWAY)"
 
-# Serve the protected MCP endpoint at http://$(LISTEN)/mcp. `spin up` when Spin is
-# installed, else the bundled wasmtime host (same variables, per-request instances).
-# Without AUTHKIT_ISSUER: with the local DEVELOPMENT-ONLY issuer of authkit-host on
-# $(DEV_ISSUER), which prints a bearer token and commands to try.
-up: compose
-	@if command -v $(SPIN) >/dev/null 2>&1; then \
-		manifest=$${SPIN_MANIFEST:-spin.toml}; \
-		if [ -z "$$AUTHKIT_ISSUER" ]; then \
-			manifest=$${SPIN_MANIFEST:-spin.dev.toml}; \
-			$(MAKE) --no-print-directory host || exit; \
-			export AUTHKIT_ISSUER=http://$(DEV_ISSUER) \
-				AUTHKIT_JWKS_URI=$${AUTHKIT_JWKS_URI:-http://$(DEV_ISSUER)/jwks} \
-				AUTHKIT_AUDIENCE=$${AUTHKIT_AUDIENCE:-http://$(LISTEN)/mcp}; \
-			$(HOST) dev-issuer --listen $(DEV_ISSUER) --audience $$AUTHKIT_AUDIENCE & dev_issuer=$$!; \
-			trap 'kill $$dev_issuer 2>/dev/null' EXIT INT TERM; \
-			until (exec 3<>/dev/tcp/$(subst :,/,$(DEV_ISSUER))) 2>/dev/null; do \
-				kill -0 $$dev_issuer 2>/dev/null || exit 1; sleep 0.1; \
-			done; \
-		fi; \
-		echo "Serving http://$(LISTEN)/mcp with $(SPIN) up --from $$manifest"; \
-		SPIN_VARIABLE_AUTHKIT_ISSUER="$$AUTHKIT_ISSUER" \
-		SPIN_VARIABLE_AUTHKIT_JWKS_URI="$$AUTHKIT_JWKS_URI" \
-		SPIN_VARIABLE_AUTHKIT_AUDIENCE="$$AUTHKIT_AUDIENCE" \
-		SPIN_VARIABLE_AUTHKIT_RESOURCE="$$AUTHKIT_RESOURCE" \
-		SPIN_VARIABLE_AUTHKIT_ALLOWED_ORIGINS="$$AUTHKIT_ALLOWED_ORIGINS" \
-		$(SPIN) up --from $$manifest --listen $(LISTEN); \
-	else \
-		$(MAKE) --no-print-directory host && \
-		echo "spin is not installed: serving with the local wasmtime host ($(HOST))" && \
-		echo "Protected MCP endpoint: http://$(LISTEN)/mcp" && \
-		$(HOST) serve $(SERVER) --listen $(LISTEN) \
-			$$([ -n "$$AUTHKIT_ISSUER" ] || echo --dev-issuer=$(DEV_ISSUER)) \
-			--var authkit_issuer="$$AUTHKIT_ISSUER" \
-			--var authkit_jwks_uri="$$AUTHKIT_JWKS_URI" \
-			--var authkit_audience="$$AUTHKIT_AUDIENCE" \
-			--var authkit_resource="$$AUTHKIT_RESOURCE" \
-			--var authkit_allowed_origins="$$AUTHKIT_ALLOWED_ORIGINS"; \
-	fi
+# Serve the protected MCP endpoint at http://$(LISTEN)/mcp (mk/serve.sh): `spin up`
+# when Spin is installed, else the bundled wasmtime host (same variables, a fresh
+# instance per request). Without AUTHKIT_ISSUER: with the local DEVELOPMENT-ONLY
+# issuer on $(DEV_ISSUER), which prints a bearer token and commands to try.
+# Only what serving needs is built, side by side: server.wasm, and the development
+# issuer (with Spin, no AUTHKIT_ISSUER) or the wasmtime host (without Spin).
+HAVE_SPIN   := $(shell command -v $(SPIN) 2>/dev/null)
+SERVE_NEEDS := $(if $(HAVE_SPIN),$(if $(AUTHKIT_ISSUER),,dev-issuer),host)
+
+up:
+	@$(MAKE) --no-print-directory -j3 compose $(SERVE_NEEDS)
+	@SPIN=$(HAVE_SPIN) HOST=$(HOST) DEV_ISSUER_BIN=$(DEV_ISSUER_BIN) SERVER=$(SERVER) \
+		LISTEN=$(LISTEN) DEV_ISSUER=$(DEV_ISSUER) mk/serve.sh
 
 # ---------------------------------------------------------------------------
 # Tests
@@ -162,8 +146,8 @@ unit-test:
 		-p proxy-gateway -p hostile-gateway
 
 host-test:
-	$(CARGO) test --profile host -p authkit-host --lib --bins --test serve --test cli --test dev_issuer \
-		--test manifests
+	$(CARGO) test --profile host -p authkit-dev-issuer
+	$(CARGO) test --profile host -p authkit-host --lib --bins --test serve --test cli --test manifests
 
 fixtures: build tools
 	@mkdir -p $(BUILD_DIR)
@@ -194,15 +178,34 @@ python-test: fixtures host $(VENV)/bin/python
 	AUTHKIT_TEST_GUARD=$(abspath $(GUARD)) \
 	$(VENV)/bin/python -m pytest -q tests/python
 
-# The composed servers on Spin itself (`spin up`): the hostile gateway, audience and
-# Origin checks (tests/spin). SKIPPED, and says so, when no Spin CLI is found.
+# The same suites on Spin itself (`spin up`, where users deploy): the Spin-only
+# tests (tests/spin: hostile gateway on Spin's SQLite store, shipped spin.toml),
+# then the integration tests, the attack catalogue, the Python MCP SDK and the
+# OAuth flows with every server started by tests/spin/spin-serve (authkit-host's
+# command line, run by `spin up`). SKIPPED, and says so, when no Spin CLI is found.
+SPIN_SERVE := $(abspath tests/spin/spin-serve)
 .PHONY: spin-test
-spin-test: fixtures $(VENV)/bin/python
-	AUTHKIT_TEST_SPIN=$$(command -v $(SPIN) || true) \
-	AUTHKIT_TEST_SERVER_MCP=$(abspath $(SERVER_024)) \
-	AUTHKIT_TEST_SERVER_HOSTILE=$(abspath $(SERVER_HOSTILE)) \
-	AUTHKIT_TEST_SERVER_UNGUARDED=$(abspath $(SERVER_UNGUARDED)) \
-	$(VENV)/bin/python -m pytest -q -rs tests/spin
+spin-test: fixtures $(VENV)/bin/python $(OAUTH_DIR)/node_modules/.package-lock.json
+	@spin=$$(command -v $(SPIN) || true); \
+	if [ -z "$$spin" ]; then \
+		echo "== spin-test SKIPPED: no Spin CLI (SPIN=, PATH or ~/.cache/spin/bin/spin; DEVELOPERS.md builds it)"; \
+		exit 0; \
+	fi; \
+	set -ex; \
+	export AUTHKIT_TEST_SPIN=$$spin AUTHKIT_TEST_SPIN_SERVE=$(SPIN_SERVE) \
+		AUTHKIT_TEST_SERVER_MCP=$(abspath $(SERVER_024)) \
+		AUTHKIT_TEST_SERVER_MCP_020=$(abspath $(SERVER_020)) \
+		AUTHKIT_TEST_SERVER_ECHO=$(abspath $(SERVER_ECHO)) \
+		AUTHKIT_TEST_SERVER_HOSTILE=$(abspath $(SERVER_HOSTILE)) \
+		AUTHKIT_TEST_SERVER_UNGUARDED=$(abspath $(SERVER_UNGUARDED)) \
+		AUTHKIT_TEST_HOST=$(SPIN_SERVE); \
+	$$spin --version; \
+	$(VENV)/bin/python -m pytest -q -rs tests/spin; \
+	$(CARGO) test --profile host -p authkit-host --test middleware --test attacks; \
+	$(VENV)/bin/python -m pytest -q tests/python/test_mcp_sdk.py; \
+	(cd $(OAUTH_DIR) && node --test --test-concurrency=1 --test-timeout=300000); \
+	AUTHKIT_TEST_OAUTH_AS=$(abspath $(OAUTH_DIR)/authorization-server.mjs) \
+		$(VENV)/bin/python -m pytest -q tests/python/test_oauth_flow.py
 
 # A real authorization server (node oidc-provider) and real MCP clients (Python and
 # TypeScript SDKs, client_credentials, MCP Inspector CLI) through the middleware.
@@ -247,7 +250,7 @@ bench-cache: fixtures
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy -p wasmcp-spin-authkit -p authkit-keyvalue-guard -p mcp-gateway -p echo-gateway \
-		-p proxy-gateway -p hostile-gateway --all-targets -- -D warnings
+		-p proxy-gateway -p hostile-gateway -p authkit-dev-issuer --all-targets -- -D warnings
 	$(CARGO) clippy -p wasmcp-spin-authkit -p authkit-keyvalue-guard -p hostile-gateway \
 		--target $(WASM_TARGET) -- -D warnings
 

@@ -19,8 +19,7 @@ use std::time::Duration;
 
 use authkit::client::send;
 use authkit::idp::{self, b64, keys, Canned, Idp, AUDIENCE};
-use authkit::{mcp_server, serve};
-use authkit_host::RunningServer;
+use authkit::{mcp_server, serve, Served};
 use jwt_simple::prelude::*;
 use serde_json::{json, Value};
 
@@ -1908,12 +1907,12 @@ fn catalogue(cx: &Ctx) -> Vec<Attack> {
 // Running the catalogue
 
 struct Servers {
-    plain: RunningServer,
-    scoped: RunningServer,
+    plain: Served,
+    scoped: Served,
 }
 
 impl Servers {
-    fn get(&self, which: Server) -> &RunningServer {
+    fn get(&self, which: Server) -> &Served {
         match which {
             Server::Plain => &self.plain,
             Server::Scoped => &self.scoped,

@@ -29,7 +29,7 @@ fn start(vars: &[(&str, String)], stores: &[&str]) -> RunningServer {
     for (name, value) in vars {
         config = config.with_variable(*name, value.clone());
     }
-    mcp_server().serve(config, loopback()).unwrap()
+    mcp_server().host().serve(config, loopback()).unwrap()
 }
 
 fn server_for(idp: &Idp, jwks_path: &str) -> RunningServer {

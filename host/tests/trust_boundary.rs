@@ -75,7 +75,7 @@ fn let_the_gateway_attack(server: &RunningServer, idp: &Idp) -> Value {
 #[test]
 fn a_hostile_gateway_cannot_forge_the_middlewares_keys() {
     let idp = Idp::start();
-    let server = start(hostile_server(), &idp);
+    let server = start(hostile_server().host(), &idp);
     let attacker = attacker_token(&idp);
     assert_eq!(status(&server, &attacker), 401);
     for round in 0..3 {
@@ -123,7 +123,7 @@ fn a_hostile_gateway_cannot_forge_the_middlewares_keys() {
 #[test]
 fn without_the_guard_the_same_gateway_gets_the_attacker_in() {
     let idp = Idp::start();
-    let server = start(unguarded_hostile_server(), &idp);
+    let server = start(unguarded_hostile_server().host(), &idp);
     let attacker = attacker_token(&idp);
     assert_eq!(status(&server, &attacker), 401);
     let report = let_the_gateway_attack(&server, &idp);

@@ -22,32 +22,135 @@ fn fixture(var: &str) -> PathBuf {
     path
 }
 
-macro_rules! cached_host {
+/// A composed server fixture: its file, and the compiled component (compiled
+/// once per test binary, on first use in the local host).
+#[derive(Clone, Copy)]
+pub struct Fixture {
+    var: &'static str,
+    host: &'static OnceLock<Host>,
+}
+
+impl Fixture {
+    pub fn path(&self) -> PathBuf {
+        fixture(self.var)
+    }
+
+    /// The component in the local host (for tests that inspect its state).
+    pub fn host(&self) -> Host {
+        self.host
+            .get_or_init(|| Host::load(self.path()).unwrap_or_else(|e| panic!("load {}: {e:#}", self.var)))
+            .clone()
+    }
+}
+
+macro_rules! fixture {
     ($name:ident, $var:literal) => {
-        pub fn $name() -> Host {
+        pub fn $name() -> Fixture {
             static HOST: OnceLock<Host> = OnceLock::new();
-            HOST.get_or_init(|| Host::load(fixture($var)).expect(concat!("load ", $var)))
-                .clone()
+            Fixture {
+                var: $var,
+                host: &HOST,
+            }
         }
     };
 }
 
-cached_host!(mcp_server, "AUTHKIT_TEST_SERVER_MCP");
-cached_host!(mcp_server_020, "AUTHKIT_TEST_SERVER_MCP_020");
-cached_host!(echo_server, "AUTHKIT_TEST_SERVER_ECHO");
-cached_host!(hostile_server, "AUTHKIT_TEST_SERVER_HOSTILE");
-cached_host!(unguarded_hostile_server, "AUTHKIT_TEST_SERVER_UNGUARDED");
+fixture!(mcp_server, "AUTHKIT_TEST_SERVER_MCP");
+fixture!(mcp_server_020, "AUTHKIT_TEST_SERVER_MCP_020");
+fixture!(echo_server, "AUTHKIT_TEST_SERVER_ECHO");
+fixture!(hostile_server, "AUTHKIT_TEST_SERVER_HOSTILE");
+fixture!(unguarded_hostile_server, "AUTHKIT_TEST_SERVER_UNGUARDED");
 
 pub fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
-/// Starts `host` with these Spin variables.
-pub fn serve(host: &Host, vars: &[(&str, &str)]) -> RunningServer {
+/// A running composed server: in the local host, or under `spin up` when
+/// AUTHKIT_TEST_SPIN_SERVE names tests/spin/spin-serve (`make spin-test`).
+pub enum Served {
+    Local(RunningServer),
+    Spin(SpinServer),
+}
+
+impl Served {
+    pub fn addr(&self) -> SocketAddr {
+        match self {
+            Served::Local(server) => server.addr(),
+            Served::Spin(server) => server.addr,
+        }
+    }
+
+    /// `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr())
+    }
+
+    pub fn on_spin(&self) -> bool {
+        matches!(self, Served::Spin(_))
+    }
+}
+
+/// True when the portable tests run on Spin.
+pub fn on_spin() -> bool {
+    std::env::var_os("AUTHKIT_TEST_SPIN_SERVE").is_some()
+}
+
+/// Starts `server` with these Spin variables, in the local host or on Spin.
+pub fn serve(server: &Fixture, vars: &[(&str, &str)]) -> Served {
+    if let Some(shim) = std::env::var_os("AUTHKIT_TEST_SPIN_SERVE") {
+        return Served::Spin(SpinServer::start(&shim, &server.path(), vars));
+    }
     let mut config = HostConfig::default();
     for (name, value) in vars {
         config = config.with_variable(*name, *value);
     }
-    host.serve(config, loopback())
-        .expect("start the composed server")
+    Served::Local(
+        server
+            .host()
+            .serve(config, loopback())
+            .expect("start the composed server"),
+    )
+}
+
+/// `spin-serve serve WASM --var ...`, stopped on drop.
+pub struct SpinServer {
+    child: std::process::Child,
+    addr: SocketAddr,
+}
+
+impl SpinServer {
+    fn start(shim: &std::ffi::OsStr, wasm: &std::path::Path, vars: &[(&str, &str)]) -> Self {
+        use std::io::BufRead as _;
+        let mut command = std::process::Command::new(shim);
+        command.arg("serve").arg(wasm).args(["--listen", "127.0.0.1:0"]);
+        for (name, value) in vars {
+            command.arg("--var").arg(format!("{name}={value}"));
+        }
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start spin-serve");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = match line.trim().strip_prefix("Serving http://") {
+            Some(addr) => addr.parse().unwrap(),
+            None => {
+                let _ = child.kill();
+                panic!("spin-serve did not start: {line:?}")
+            }
+        };
+        SpinServer { child, addr }
+    }
+}
+
+impl Drop for SpinServer {
+    fn drop(&mut self) {
+        // SIGTERM: spin-serve stops Spin and removes its application directory.
+        let _ = std::process::Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
 }
