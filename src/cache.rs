@@ -67,6 +67,19 @@ pub trait Store {
     fn update(&mut self, key: &str, update: Update<'_>) -> bool;
 }
 
+/// A borrowed store is a store: a caller can lend one out and keep it.
+impl<S: Store + ?Sized> Store for &mut S {
+    fn get(&mut self, key: &str) -> Option<Vec<u8>> {
+        (**self).get(key)
+    }
+    fn set(&mut self, key: &str, value: &[u8]) {
+        (**self).set(key, value);
+    }
+    fn update(&mut self, key: &str, update: Update<'_>) -> bool {
+        (**self).update(key, update)
+    }
+}
+
 /// A fetched document.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fetched {
@@ -79,6 +92,13 @@ pub struct Fetched {
 pub trait Fetcher {
     /// The body of a 200 response, or why there is none.
     fn fetch(&mut self, url: &Url) -> Result<Fetched, String>;
+}
+
+/// A borrowed fetcher is a fetcher: a caller can lend one out and keep it.
+impl<F: Fetcher + ?Sized> Fetcher for &mut F {
+    fn fetch(&mut self, url: &Url) -> Result<Fetched, String> {
+        (**self).fetch(url)
+    }
 }
 
 /// The `max-age` of a `Cache-Control` value; `no-store`/`no-cache` count as 0
@@ -250,6 +270,19 @@ impl<'a> DocumentCache<'a> {
         url: &Url,
         parse: impl Fn(&[u8]) -> Result<T, String>,
     ) -> Result<T, String> {
+        self.get_with(url, &parse, |fetcher| fetch_parsed(fetcher, url, &parse))
+    }
+
+    /// [`get`](Self::get), with `fetch` in place of one GET of `url`: it fetches
+    /// and parses the document (from `url` or elsewhere: the first of several
+    /// candidate URLs), and what it returns is cached under `url`. Called at
+    /// most once; `parse` reads cached copies.
+    pub fn get_with<T>(
+        &mut self,
+        url: &Url,
+        parse: impl Fn(&[u8]) -> Result<T, String>,
+        fetch: impl FnOnce(&mut dyn Fetcher) -> Result<(T, Fetched), String>,
+    ) -> Result<T, String> {
         let key = cache_key(url);
         let cached = self.load(&key);
         if let Some(entry) = cached.as_ref().filter(|e| e.is_fresh(self.now)) {
@@ -280,21 +313,20 @@ impl<'a> DocumentCache<'a> {
             if !claimed {
                 return Ok(stale);
             }
-            return self.fetch_or(url, &key, &attempt_key, &parse, Some(stale));
+            return self.fetch_or(fetch, &key, &attempt_key, Some(stale));
         }
-        self.fetch_or(url, &key, &attempt_key, &parse, None)
+        self.fetch_or(fetch, &key, &attempt_key, None)
     }
 
     /// Fetches and stores the document; on failure records it and falls back.
     fn fetch_or<T>(
         &mut self,
-        url: &Url,
+        fetch: impl FnOnce(&mut dyn Fetcher) -> Result<(T, Fetched), String>,
         key: &str,
         attempt_key: &str,
-        parse: &impl Fn(&[u8]) -> Result<T, String>,
         fallback: Option<T>,
     ) -> Result<T, String> {
-        match self.fetch_parsed(url, parse) {
+        match fetch(&mut *self.fetcher) {
             Ok((parsed, fetched)) => {
                 self.save(key, attempt_key, fetched);
                 Ok(parsed)
@@ -324,7 +356,7 @@ impl<'a> DocumentCache<'a> {
         }) {
             return None;
         }
-        match self.fetch_parsed(url, &parse) {
+        match fetch_parsed(&mut *self.fetcher, url, &parse) {
             Ok((parsed, fetched)) => {
                 self.save(&cache_key(url), &attempt_key, fetched);
                 Some(parsed)
@@ -334,16 +366,6 @@ impl<'a> DocumentCache<'a> {
                 None
             }
         }
-    }
-
-    fn fetch_parsed<T>(
-        &mut self,
-        url: &Url,
-        parse: &impl Fn(&[u8]) -> Result<T, String>,
-    ) -> Result<(T, Fetched), String> {
-        let fetched = self.fetcher.fetch(url)?;
-        let parsed = parse(&fetched.body)?;
-        Ok((parsed, fetched))
     }
 
     fn load(&mut self, key: &str) -> Option<Entry> {
@@ -398,6 +420,17 @@ impl<'a> DocumentCache<'a> {
         }
         self.record(attempt_key, Outcome::Succeeded);
     }
+}
+
+/// One GET of `url`, parsed.
+fn fetch_parsed<T>(
+    fetcher: &mut dyn Fetcher,
+    url: &Url,
+    parse: &impl Fn(&[u8]) -> Result<T, String>,
+) -> Result<(T, Fetched), String> {
+    let fetched = fetcher.fetch(url)?;
+    let parsed = parse(&fetched.body)?;
+    Ok((parsed, fetched))
 }
 
 #[cfg(test)]
