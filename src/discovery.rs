@@ -61,46 +61,65 @@ pub fn jwks_uri(document: &[u8], expected_issuer: &str) -> Result<Url, Discovery
     parse_endpoint("jwks_uri", &uri).map_err(|_| DiscoveryError::NoJwksUri)
 }
 
-/// A [`Fetcher`] that finds the issuer's metadata: it tries each of
-/// [`metadata_urls`] in order and returns the first document that names the
-/// issuer and a usable `jwks_uri`. Cached under one key (the first URL), so a
-/// provider that only serves the OIDC form costs no 404 per request.
-pub struct MetadataDiscovery<'a> {
-    pub fetcher: &'a mut dyn Fetcher,
-    pub issuer: &'a str,
+/// [`metadata_urls`] parsed, in order. The first is where a discovered document
+/// is cached, whichever URL served it, so that a provider that only serves the
+/// OIDC form costs no 404 per request; none when the issuer (or that first URL)
+/// is not a URL.
+pub fn metadata_candidates(issuer: &str) -> Vec<Url> {
+    let mut urls = metadata_urls(issuer).into_iter();
+    let Some(cache_url) = urls.next().and_then(|u| Url::parse(&u).ok()) else {
+        return Vec::new();
+    };
+    // A later candidate that does not parse is only skipped.
+    let rest = urls.filter_map(|u| Url::parse(&u).ok());
+    std::iter::once(cache_url).chain(rest).collect()
 }
 
-impl MetadataDiscovery<'_> {
-    /// The cache key of the discovered document.
-    pub fn cache_url(issuer: &str) -> Option<Url> {
-        metadata_urls(issuer)
-            .first()
-            .and_then(|u| Url::parse(u).ok())
+/// An authorization server metadata document checked to be about the configured
+/// issuer, and the `jwks_uri` it names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuerMetadata {
+    /// The document, byte for byte.
+    pub document: Vec<u8>,
+    /// Its `jwks_uri`.
+    pub jwks_uri: Url,
+}
+
+impl IssuerMetadata {
+    /// Reads `document` (see [`jwks_uri`]).
+    pub fn parse(document: &[u8], expected_issuer: &str) -> Result<Self, DiscoveryError> {
+        Ok(Self {
+            jwks_uri: jwks_uri(document, expected_issuer)?,
+            document: document.to_vec(),
+        })
     }
 }
 
-impl Fetcher for MetadataDiscovery<'_> {
-    fn fetch(&mut self, _: &Url) -> Result<Fetched, String> {
-        let mut failures = Vec::new();
-        for candidate in metadata_urls(self.issuer) {
-            let Ok(url) = Url::parse(&candidate) else {
-                continue;
-            };
-            match self.fetcher.fetch(&url) {
-                Ok(fetched) => match jwks_uri(&fetched.body, self.issuer) {
-                    Ok(_) => return Ok(fetched),
-                    Err(e) => failures.push(format!("{candidate}: {e:?}")),
-                },
-                Err(e) => failures.push(format!("{candidate}: {e}")),
-            }
+/// Fetches each of `candidates` in order ([`metadata_candidates`]) and returns the
+/// first document that names `issuer` and a usable `jwks_uri`, read once, with
+/// the response it came in; or every candidate's failure.
+pub fn discover(
+    fetcher: &mut dyn Fetcher,
+    candidates: &[Url],
+    issuer: &str,
+) -> Result<(IssuerMetadata, Fetched), String> {
+    let mut failures = Vec::new();
+    for candidate in candidates {
+        match fetcher.fetch(candidate) {
+            Ok(fetched) => match IssuerMetadata::parse(&fetched.body, issuer) {
+                Ok(metadata) => return Ok((metadata, fetched)),
+                Err(e) => failures.push(format!("{candidate}: {e:?}")),
+            },
+            Err(e) => failures.push(format!("{candidate}: {e}")),
         }
-        Err(format!("discovery failed ({})", failures.join("; ")))
     }
+    Err(format!("discovery failed ({})", failures.join("; ")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::Sites;
 
     #[test]
     fn urls_for_issuer_without_path() {
@@ -157,40 +176,35 @@ mod tests {
         assert_eq!(jwks_uri(b"<html>", "x"), Err(DiscoveryError::NotMetadata));
     }
 
-    /// Serves documents by URL and records the order of requests.
-    struct Sites(Vec<(&'static str, &'static str)>, Vec<String>);
-
-    impl Fetcher for Sites {
-        fn fetch(&mut self, url: &Url) -> Result<Fetched, String> {
-            self.1.push(url.to_string());
-            self.0
-                .iter()
-                .find(|(u, _)| *u == url.as_str())
-                .map(|(_, body)| Fetched {
-                    body: body.as_bytes().to_vec(),
-                    max_age: Some(300),
-                })
-                .ok_or_else(|| "HTTP status 404".to_owned())
-        }
+    #[test]
+    fn candidates_are_the_metadata_urls_parsed() {
+        let parsed: Vec<String> = metadata_candidates("https://idp.example.com/tenant1")
+            .iter()
+            .map(Url::to_string)
+            .collect();
+        assert_eq!(parsed, metadata_urls("https://idp.example.com/tenant1"));
+        assert!(metadata_candidates("not a url").is_empty());
     }
 
     #[test]
     fn discovery_tries_rfc8414_then_oidc() {
         let oidc = r#"{"issuer":"https://a.example","jwks_uri":"https://a.example/keys"}"#;
-        let mut sites = Sites(
-            vec![("https://a.example/.well-known/openid-configuration", oidc)],
-            vec![],
-        );
-        let mut discovery = MetadataDiscovery {
-            fetcher: &mut sites,
-            issuer: "https://a.example",
+        let mut sites = Sites::default();
+        let served = Fetched {
+            body: oidc.into(),
+            max_age: Some(300),
         };
-        let url = MetadataDiscovery::cache_url("https://a.example").unwrap();
-        let fetched = discovery.fetch(&url).unwrap();
-        assert_eq!(fetched.body, oidc.as_bytes());
-        assert_eq!(fetched.max_age, Some(300));
+        sites.respond(
+            "https://a.example/.well-known/openid-configuration",
+            Ok(served.clone()),
+        );
+        let candidates = metadata_candidates("https://a.example");
+        let (metadata, fetched) = discover(&mut sites, &candidates, "https://a.example").unwrap();
+        assert_eq!(fetched, served);
+        assert_eq!(metadata.document, oidc.as_bytes());
+        assert_eq!(metadata.jwks_uri.as_str(), "https://a.example/keys");
         assert_eq!(
-            sites.1,
+            sites.fetched,
             [
                 "https://a.example/.well-known/oauth-authorization-server",
                 "https://a.example/.well-known/openid-configuration"
@@ -201,23 +215,19 @@ mod tests {
     #[test]
     fn discovery_skips_documents_about_other_issuers() {
         let liar = r#"{"issuer":"https://evil.example","jwks_uri":"https://evil.example/keys"}"#;
-        let mut sites = Sites(
-            vec![
-                (
-                    "https://a.example/.well-known/oauth-authorization-server",
-                    liar,
-                ),
-                ("https://a.example/.well-known/openid-configuration", liar),
-            ],
-            vec![],
+        let mut sites = Sites::default();
+        sites.serve(
+            "https://a.example/.well-known/oauth-authorization-server",
+            liar,
         );
-        let mut discovery = MetadataDiscovery {
-            fetcher: &mut sites,
-            issuer: "https://a.example",
-        };
-        let err = discovery
-            .fetch(&MetadataDiscovery::cache_url("https://a.example").unwrap())
-            .unwrap_err();
-        assert!(err.contains("IssuerMismatch"), "{err}");
+        sites.serve("https://a.example/.well-known/openid-configuration", liar);
+        let candidates = metadata_candidates("https://a.example");
+        assert_eq!(
+            discover(&mut sites, &candidates, "https://a.example"),
+            Err("discovery failed (\
+                 https://a.example/.well-known/oauth-authorization-server: IssuerMismatch; \
+                 https://a.example/.well-known/openid-configuration: IssuerMismatch)"
+                .to_owned())
+        );
     }
 }

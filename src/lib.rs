@@ -7,7 +7,8 @@
 //! wrapped MCP gateway unchanged.
 //!
 //! The crate is a sans-IO core (every module but `edge`): it reads no clock, does
-//! no I/O and names no WIT type, so it is unit-tested natively. The `edge`
+//! no I/O (but for `key_source`'s diagnostics on stderr) and names no WIT type, so
+//! it is unit-tested natively. The `edge`
 //! module, compiled for `wasm32` only, binds it to WASI: Spin variables, outgoing
 //! HTTP for the JWKS, and delegation to the wrapped handler.
 
@@ -21,6 +22,7 @@ pub mod cors;
 pub mod discovery;
 pub mod gate;
 pub mod jwks;
+pub mod key_source;
 pub mod metadata;
 pub mod origin;
 pub mod reply;

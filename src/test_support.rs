@@ -163,3 +163,46 @@ impl crate::cache::Store for MemoryStore {
         }
     }
 }
+
+/// Web sites in memory: scripted responses by URL (`HTTP status 404` for any
+/// other URL), and every fetch recorded in order.
+#[derive(Default)]
+pub struct Sites {
+    responses: std::collections::HashMap<String, Result<crate::cache::Fetched, String>>,
+    /// The URLs fetched, in order.
+    pub fetched: Vec<String>,
+}
+
+impl Sites {
+    /// From now on `url` answers with `response`.
+    pub fn respond(&mut self, url: &str, response: Result<crate::cache::Fetched, String>) {
+        self.responses.insert(url.to_owned(), response);
+    }
+
+    /// From now on `url` serves `body` (no `Cache-Control`).
+    pub fn serve(&mut self, url: &str, body: impl Into<Vec<u8>>) {
+        let body = body.into();
+        self.respond(
+            url,
+            Ok(crate::cache::Fetched {
+                body,
+                max_age: None,
+            }),
+        );
+    }
+
+    /// From now on fetching `url` fails with `error`.
+    pub fn fail(&mut self, url: &str, error: &str) {
+        self.respond(url, Err(error.to_owned()));
+    }
+}
+
+impl crate::cache::Fetcher for Sites {
+    fn fetch(&mut self, url: &url::Url) -> Result<crate::cache::Fetched, String> {
+        self.fetched.push(url.to_string());
+        self.responses
+            .get(url.as_str())
+            .cloned()
+            .unwrap_or_else(|| Err("HTTP status 404".to_owned()))
+    }
+}

@@ -1,5 +1,5 @@
-//! Authorization server metadata documents through `discovery::jwks_uri` and the
-//! `MetadataDiscovery` fetcher, for a fuzzer-chosen issuer. Input: the issuer on
+//! Authorization server metadata documents through `discovery::jwks_uri` and
+//! `discovery::discover`, for a fuzzer-chosen issuer. Input: the issuer on
 //! the first line, the document after it. Asserts: no panic; a `jwks_uri` is only
 //! taken from a document whose `issuer` is exactly the configured one, and is an
 //! https (or loopback http) URL without fragment or credentials; discovery
@@ -11,7 +11,7 @@ use serde_json::Value;
 use url::Url;
 use wasmcp_spin_authkit::cache::{Fetched, Fetcher};
 use wasmcp_spin_authkit::config;
-use wasmcp_spin_authkit::discovery::{self, MetadataDiscovery};
+use wasmcp_spin_authkit::discovery;
 
 /// Serves the same document at every URL.
 struct Everywhere<'a>(&'a [u8], usize);
@@ -62,19 +62,19 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let urls = discovery::metadata_urls(issuer);
-    let _ = MetadataDiscovery::cache_url(issuer);
-    let mut fetcher = Everywhere(document, 0);
-    let mut discovery = MetadataDiscovery {
-        fetcher: &mut fetcher,
-        issuer,
-    };
-    let dummy = Url::parse("https://unused.test/").unwrap();
-    let found = discovery.fetch(&dummy);
+    let candidates = discovery::metadata_candidates(issuer);
     let parseable = urls.iter().filter(|u| Url::parse(u).is_ok()).count();
-    assert_eq!(found.is_ok(), result.is_ok() && parseable > 0);
-    if found.is_ok() {
-        assert_eq!(fetcher.1, 1);
-    } else {
-        assert_eq!(fetcher.1, parseable);
+    let first_parses = urls.first().is_some_and(|u| Url::parse(u).is_ok());
+    assert_eq!(candidates.len(), if first_parses { parseable } else { 0 });
+    let mut fetcher = Everywhere(document, 0);
+    let found = discovery::discover(&mut fetcher, &candidates, issuer);
+    assert_eq!(found.is_ok(), result.is_ok() && !candidates.is_empty());
+    match &found {
+        Ok((metadata, fetched)) => {
+            assert_eq!(fetcher.1, 1);
+            assert_eq!(metadata.document, fetched.body);
+            assert_eq!(Ok(&metadata.jwks_uri), result.as_ref());
+        }
+        Err(_) => assert_eq!(fetcher.1, candidates.len()),
     }
 });

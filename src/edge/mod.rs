@@ -7,13 +7,14 @@
 //! is neither stripped nor replaced, and no claim headers are added.
 
 mod fetch;
-mod keys;
+mod key_value;
 mod respond;
 
 use wasi::http::types::{IncomingRequest, Method, ResponseOutparam, Scheme};
 
 use crate::config::Config;
 use crate::gate::{self, Decision, RequestParts};
+use crate::key_source::CachingKeySource;
 
 mod bindings {
     wit_bindgen::generate!({
@@ -110,7 +111,8 @@ fn decide(
         origin: &origin,
     };
     let now = unix_now();
-    gate::decide(&parts, config, &mut keys::IssuerSource::new(now), now)
+    let mut keys = CachingKeySource::new(now, fetch::HttpFetcher::default(), key_value::open);
+    gate::decide(&parts, config, &mut keys, now)
 }
 
 fn method_name(method: &Method) -> &str {
