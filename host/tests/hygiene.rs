@@ -310,14 +310,13 @@ fn the_key_value_store_keeps_no_token() {
     let iss = idp.issuer();
     let jwks = idp.url("/jwks");
     let host = authkit_host::Host::load(composed_server()).expect("load the composed server");
-    let server = authkit::serve(
-        &host,
-        &[
-            ("authkit_issuer", iss.as_str()),
-            ("authkit_jwks_uri", jwks.as_str()),
-            ("authkit_audience", AUDIENCE),
-        ],
-    );
+    let config = authkit_host::HostConfig::default()
+        .with_variable("authkit_issuer", iss.as_str())
+        .with_variable("authkit_jwks_uri", jwks.as_str())
+        .with_variable("authkit_audience", AUDIENCE);
+    let server = host
+        .serve(config, authkit::loopback())
+        .expect("start the composed server");
     let token = rsa_token(&iss);
     for _ in 0..2 {
         let r = client::post_json(server.addr(), "/mcp", Some(&token), INITIALIZE);
