@@ -58,6 +58,7 @@ SPIN ?= $(shell command -v spin 2>/dev/null || echo $(HOME)/.cache/spin/bin/spin
 # wac: from PATH, else installed into .tools by `make tools`.
 WAC := $(shell command -v wac 2>/dev/null || echo $(TOOLS_DIR)/bin/wac)
 VENV := .venv
+OAUTH_DIR := tests/oauth
 
 .PHONY: build middleware gateways host dev-issuer tools compose up test unit-test host-test \
         integration-test python-test oauth-test fixtures lint clean size bench-cache
@@ -209,8 +210,6 @@ spin-test: fixtures $(VENV)/bin/python $(OAUTH_DIR)/node_modules/.package-lock.j
 
 # A real authorization server (node oidc-provider) and real MCP clients (Python and
 # TypeScript SDKs, client_credentials, MCP Inspector CLI) through the middleware.
-OAUTH_DIR := tests/oauth
-
 $(OAUTH_DIR)/node_modules/.package-lock.json: $(OAUTH_DIR)/package-lock.json
 	npm ci --prefix $(OAUTH_DIR) --no-audit --no-fund
 

@@ -64,6 +64,10 @@ enum Outcome {
     Middleware(u16),
     /// Refused by the HTTP server before the component ran.
     Host(u16),
+    /// A header value that is not UTF-8: Spin's trigger refuses the whole request
+    /// (500, empty body) before the component runs; hosts that pass the bytes on
+    /// (authkit-host, `wasmtime serve`) get the middleware's 401 `invalid_token`.
+    NonUtf8Header,
 }
 
 impl Outcome {
@@ -76,6 +80,9 @@ impl Outcome {
             Self::InsufficientScope => "403 `insufficient_scope`, `scope=\"mcp:tools\"`".to_owned(),
             Self::Middleware(s) => format!("{s}, answered by the middleware, not forwarded"),
             Self::Host(s) => format!("{s} from the HTTP server; the component never runs"),
+            Self::NonUtf8Header => format!(
+                "401 `invalid_token` \"{FORMAT}\"; on Spin 500 from Spin itself (it refuses non-UTF-8 header values), the component never runs"
+            ),
         }
     }
 }
@@ -631,7 +638,7 @@ fn catalogue(cx: &Ctx) -> Vec<Attack> {
         "non-UTF-8 bytes",
         "`Bearer ` followed by bytes 0xFF 0xFE 0xFD",
         authz(b"Bearer \xff\xfe\xfd"),
-        InvalidToken(FORMAT),
+        NonUtf8Header,
         "RFC 6750 §2.1 b64token is ASCII; a malformed token is invalid_token",
     );
     c.row(
@@ -646,7 +653,7 @@ fn catalogue(cx: &Ctx) -> Vec<Attack> {
             ]
             .concat(),
         ),
-        InvalidToken(FORMAT),
+        NonUtf8Header,
         "RFC 6750 §2.1",
     );
     c.row(
@@ -1955,7 +1962,12 @@ fn send_oversized(addr: SocketAddr, req: &Request) -> u16 {
 fn check(attack: &Attack, servers: &Servers) -> Result<(), String> {
     let server = servers.get(attack.request.server);
     let req = &attack.request;
-    if let Outcome::Host(status) = attack.outcome {
+    let outcome = match attack.outcome {
+        Outcome::NonUtf8Header if server.on_spin() => Outcome::Host(500),
+        Outcome::NonUtf8Header => Outcome::InvalidToken(FORMAT),
+        other => other,
+    };
+    if let Outcome::Host(status) = outcome {
         let got = send_oversized(server.addr(), req);
         return (got == status)
             .then_some(())
@@ -1981,7 +1993,7 @@ fn check(attack: &Attack, servers: &Servers) -> Result<(), String> {
         req.resource_path
     );
     let scope = (req.server == Server::Scoped).then_some(SCOPE);
-    let (status, code, description) = match attack.outcome {
+    let (status, code, description) = match outcome {
         Outcome::Gateway => {
             let ok = r.status == 200
                 && serde_json::from_slice::<Value>(&r.body)
@@ -1996,7 +2008,7 @@ fn check(attack: &Attack, servers: &Servers) -> Result<(), String> {
                 .then_some(())
                 .ok_or_else(|| format!("want {status} from the middleware: {}", summary()));
         }
-        Outcome::Host(_) => unreachable!(),
+        Outcome::Host(_) | Outcome::NonUtf8Header => unreachable!(),
         Outcome::NoCredentials(d) => (401, None, d),
         Outcome::InvalidToken(d) => (401, Some("invalid_token"), d),
         Outcome::InvalidRequest(d) => (400, Some("invalid_request"), d),

@@ -31,7 +31,10 @@ fn start(with_jwks_uri: bool) -> (RunningServer, DevIssuer, String) {
     if with_jwks_uri {
         config = config.with_variable("authkit_jwks_uri", dev.jwks_uri());
     }
-    let server = mcp_server().host().serve_listener(config, listener).unwrap();
+    let server = mcp_server()
+        .host()
+        .serve_listener(config, listener)
+        .unwrap();
     (server, dev, mcp)
 }
 

@@ -542,8 +542,11 @@ fn hostile_headers_never_trap_the_component() {
     let token = rsa_token(&idp);
     let two = format!("Bearer {token}");
     type Headers<'a> = Vec<(&'a str, &'a [u8])>;
+    // Spin's trigger refuses a request whose header values are not UTF-8 before
+    // the component runs (an empty 500); hosts that pass the bytes get a 401.
+    let non_utf8 = if server.on_spin() { 500 } else { 401 };
     let cases: Vec<(Headers, u16)> = vec![
-        (vec![("Authorization", b"Bearer \xff\xfe\xfd")], 401),
+        (vec![("Authorization", b"Bearer \xff\xfe\xfd")], non_utf8),
         (vec![("Authorization", b"Basic dXNlcjpwYXNz")], 401),
         (vec![("Authorization", b"Bearer")], 401),
         (
@@ -563,7 +566,11 @@ fn hostile_headers_never_trap_the_component() {
             INITIALIZE.as_bytes(),
         );
         assert_eq!(r.status, status, "{headers:?}: {}", r.text());
-        assert!(r.json()["error_description"].is_string());
+        if status == 500 {
+            assert!(r.body.is_empty(), "Spin's own refusal: {}", r.text());
+        } else {
+            assert!(r.json()["error_description"].is_string());
+        }
     }
 }
 

@@ -38,7 +38,9 @@ impl Fixture {
     /// The component in the local host (for tests that inspect its state).
     pub fn host(&self) -> Host {
         self.host
-            .get_or_init(|| Host::load(self.path()).unwrap_or_else(|e| panic!("load {}: {e:#}", self.var)))
+            .get_or_init(|| {
+                Host::load(self.path()).unwrap_or_else(|e| panic!("load {}: {e:#}", self.var))
+            })
             .clone()
     }
 }
@@ -122,7 +124,10 @@ impl SpinServer {
     fn start(shim: &std::ffi::OsStr, wasm: &std::path::Path, vars: &[(&str, &str)]) -> Self {
         use std::io::BufRead as _;
         let mut command = std::process::Command::new(shim);
-        command.arg("serve").arg(wasm).args(["--listen", "127.0.0.1:0"]);
+        command
+            .arg("serve")
+            .arg(wasm)
+            .args(["--listen", "127.0.0.1:0"]);
         for (name, value) in vars {
             command.arg("--var").arg(format!("{name}={value}"));
         }
