@@ -242,11 +242,14 @@ impl KeySet {
         }
         Ok(Self {
             entries,
-            fingerprint: crate::verified::fingerprint(document),
+            fingerprint: hmac_sha256::Hash::hash(document),
         })
     }
 
-    /// SHA-256 of the exact document the set was parsed from.
+    /// SHA-256 of the exact document the set was parsed from: two documents that
+    /// differ in any byte (a key added, removed or replaced, or only white space)
+    /// have different fingerprints. What a remembered signature check
+    /// ([`crate::verified::Proof`]) is bound to.
     pub fn fingerprint(&self) -> &[u8; 32] {
         &self.fingerprint
     }

@@ -58,11 +58,6 @@ impl Proof {
     }
 }
 
-/// SHA-256 fingerprint of a key set document.
-pub fn fingerprint(document: &[u8]) -> [u8; 32] {
-    Hash::hash(document)
-}
-
 /// Proofs in a [`Store`], for one request at time `now`.
 pub struct VerifiedSignatures<'a> {
     store: &'a mut dyn Store,

@@ -382,3 +382,18 @@ fn algorithm_names_round_trip() {
         assert_eq!(Algorithm::from_name(refused), None, "{refused}");
     }
 }
+
+#[test]
+fn the_fingerprint_covers_every_byte_of_the_document() {
+    let document = jwks_value().to_string();
+    let spaced = document.replacen(':', ": ", 1);
+    let a = KeySet::parse(document.as_bytes()).unwrap();
+    let b = KeySet::parse(spaced.as_bytes()).unwrap();
+    assert_eq!(a, KeySet::parse(document.as_bytes()).unwrap());
+    assert_eq!(a.len(), b.len());
+    assert_ne!(a.fingerprint(), b.fingerprint());
+    assert_eq!(
+        a.fingerprint(),
+        &hmac_sha256::Hash::hash(document.as_bytes())
+    );
+}

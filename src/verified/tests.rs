@@ -31,10 +31,6 @@ fn the_proof_covers_every_byte_of_keys_and_token() {
     let mut other = KEYS;
     other[31] ^= 1;
     assert_ne!(Proof::new(&KEYS, "a.b.c"), Proof::new(&other, "a.b.c"));
-    assert_ne!(
-        fingerprint(b"{\"keys\":[]}"),
-        fingerprint(b"{\"keys\":[] }")
-    );
 }
 
 #[test]
