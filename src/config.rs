@@ -8,7 +8,7 @@ use std::fmt;
 use url::Url;
 
 use crate::jwks::{Algorithm, AlgorithmSet, KeySet};
-use crate::origin::AllowedOrigins;
+use crate::origin::{is_loopback, AllowedOrigins};
 
 /// Variable names, as declared in `spin.toml` (Spin variables are lower-case).
 pub mod var {
@@ -319,18 +319,6 @@ fn parse_ascii_url(value: &str) -> Option<Url> {
         return Url::parse(&lowered).ok();
     }
     Url::parse(value).ok()
-}
-
-/// `localhost`, 127.0.0.0/8 and `[::1]`. Not `*.localhost`: RFC 6761 §6.3 lets
-/// resolvers send them to loopback, but nothing makes every resolver (or a
-/// proxy in between) do so, and no security decision may hang on one that might not.
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }
 
 #[cfg(test)]

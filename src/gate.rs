@@ -8,7 +8,7 @@ use crate::challenge::{self, Rejection};
 use crate::config::{Config, ConfigError, MAX_TOKEN_BYTES};
 use crate::jwks::KeySet;
 use crate::metadata;
-use crate::origin;
+use crate::origin::{self, AllowedOrigins};
 use crate::reply::Reply;
 use crate::token::{self, ParsedToken, Policy, TokenError, VerifiedToken};
 use crate::verified::Proof;
@@ -91,8 +91,13 @@ pub fn decide(
     keys: &mut dyn KeySource,
     now: u64,
 ) -> Decision {
-    // Before anything else, preflights and metadata included (DNS rebinding).
-    if !origin::is_allowed(req.origin, config.as_ref().ok()) {
+    // Before anything else, preflights and metadata included (DNS rebinding); an
+    // unusable configuration leaves the default origins.
+    let (allowed_origins, resource) = match config {
+        Ok(config) => (&config.allowed_origins, config.resource.as_ref()),
+        Err(_) => (&AllowedOrigins::Defaults, None),
+    };
+    if !origin::is_allowed(req.origin, allowed_origins, resource) {
         return Decision::Respond(challenge::forbidden_origin());
     }
     if req.method == "OPTIONS" && req.cors_preflight {

@@ -15,8 +15,6 @@
 
 use url::Url;
 
-use crate::config::Config;
-
 /// `authkit_allowed_origins`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum AllowedOrigins {
@@ -53,15 +51,16 @@ impl AllowedOrigins {
     }
 }
 
-/// Whether a request with these `Origin` header values may proceed. `config` is
-/// `None` when the configuration is unusable: then only the defaults hold.
-pub fn is_allowed(values: &[Vec<u8>], config: Option<&Config>) -> bool {
+/// Whether a request with these `Origin` header values may proceed, given the
+/// configured `allowed` origins and `resource` (`authkit_resource`, whose origin
+/// is the server's own). With an unusable configuration the caller passes the
+/// defaults and no resource: then only loopback origins are allowed.
+pub fn is_allowed(values: &[Vec<u8>], allowed: &AllowedOrigins, resource: Option<&Url>) -> bool {
     let value = match values {
         [] => return true,
         [value] => value,
         _ => return false,
     };
-    let allowed = config.map_or(&AllowedOrigins::Defaults, |c| &c.allowed_origins);
     if *allowed == AllowedOrigins::Any {
         return true;
     }
@@ -69,14 +68,24 @@ pub fn is_allowed(values: &[Vec<u8>], config: Option<&Config>) -> bool {
     let Some(url) = std::str::from_utf8(value).ok().and_then(parse_origin) else {
         return false;
     };
-    if crate::config::is_loopback(&url) {
+    if is_loopback(&url) {
         return true;
     }
     let origin = url.origin().ascii_serialization();
-    config
-        .and_then(|c| c.resource.as_ref())
-        .is_some_and(|r| r.origin().ascii_serialization() == origin)
+    resource.is_some_and(|r| r.origin().ascii_serialization() == origin)
         || matches!(allowed, AllowedOrigins::Listed(list) if list.contains(&origin))
+}
+
+/// `localhost`, 127.0.0.0/8 and `[::1]`. Not `*.localhost`: RFC 6761 §6.3 lets
+/// resolvers send them to loopback, but nothing makes every resolver (or a
+/// proxy in between) do so, and no security decision may hang on one that might not.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 /// An http(s) origin; `None` for opaque origins (`null`, `file:`, ...) and
@@ -95,28 +104,34 @@ fn serialized_origin(value: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::var;
 
-    fn config(allowed: Option<&str>) -> Config {
-        Config::from_lookup(|name| {
-            Ok(match name {
-                var::ISSUER => Some("https://issuer.test".into()),
-                var::RESOURCE => Some("https://mcp.example.com/mcp".into()),
-                var::ALLOWED_ORIGINS => allowed.map(str::to_owned),
-                _ => None,
-            })
-        })
-        .unwrap()
+    /// `authkit_allowed_origins` and `authkit_resource` (`None`: an unusable
+    /// configuration, which leaves the defaults and no resource).
+    type Setting = (AllowedOrigins, Option<Url>);
+
+    fn config(allowed: Option<&str>) -> Setting {
+        let allowed = allowed.map_or(AllowedOrigins::Defaults, |v| {
+            AllowedOrigins::parse(v).unwrap()
+        });
+        let resource = Url::parse("https://mcp.example.com/mcp").unwrap();
+        (allowed, Some(resource))
     }
 
-    fn allowed(origin: &str, config: Option<&Config>) -> bool {
-        is_allowed(&[origin.as_bytes().to_vec()], config)
+    fn check(values: &[Vec<u8>], config: Option<&Setting>) -> bool {
+        match config {
+            Some((allowed, resource)) => is_allowed(values, allowed, resource.as_ref()),
+            None => is_allowed(values, &AllowedOrigins::Defaults, None),
+        }
+    }
+
+    fn allowed(origin: &str, config: Option<&Setting>) -> bool {
+        check(&[origin.as_bytes().to_vec()], config)
     }
 
     #[test]
     fn no_origin_is_not_a_browser() {
-        assert!(is_allowed(&[], Some(&config(None))));
-        assert!(is_allowed(&[], None));
+        assert!(check(&[], Some(&config(None))));
+        assert!(check(&[], None));
     }
 
     #[test]
@@ -152,7 +167,7 @@ mod tests {
             b"http://localhost:1".to_vec(),
             b"http://localhost:2".to_vec(),
         ];
-        assert!(!is_allowed(&two, Some(&cfg)));
+        assert!(!check(&two, Some(&cfg)));
         // An unusable configuration leaves loopback only.
         assert!(allowed("http://localhost:6274", None));
         assert!(!allowed("https://mcp.example.com", None));

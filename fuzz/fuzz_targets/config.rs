@@ -11,10 +11,10 @@ use std::collections::HashMap;
 
 use libfuzzer_sys::fuzz_target;
 use wasmcp_spin_authkit::config::{self, Config, ConfigError, MAX_LEEWAY_SECONDS};
-use wasmcp_spin_authkit::{discovery, gate, metadata};
+use wasmcp_spin_authkit::{discovery, gate, metadata, origin};
 
 fn https_or_loopback(url: &url::Url) -> bool {
-    url.scheme() == "https" || (url.scheme() == "http" && config::is_loopback(url))
+    url.scheme() == "https" || (url.scheme() == "http" && origin::is_loopback(url))
 }
 
 fuzz_target!(|data: &[u8]| {

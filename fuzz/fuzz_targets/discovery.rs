@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use url::Url;
 use wasmcp_spin_authkit::cache::{Fetched, Fetcher};
-use wasmcp_spin_authkit::config;
+use wasmcp_spin_authkit::origin;
 use wasmcp_spin_authkit::discovery;
 
 /// Serves the same document at every URL.
@@ -52,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
             Some(issuer),
             "issuer mismatch accepted"
         );
-        assert!(url.scheme() == "https" || config::is_loopback(url), "{url}");
+        assert!(url.scheme() == "https" || origin::is_loopback(url), "{url}");
         assert!(url.fragment().is_none() && url.username().is_empty() && url.password().is_none());
     }
 
