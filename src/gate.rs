@@ -4,12 +4,11 @@
 //! carries the decision out. It sees plain request parts, the configuration, a
 //! [`KeySource`] (the seam where the edge fetches or caches the JWKS) and the time.
 
-use crate::challenge::{self, Rejection};
 use crate::config::{Config, ConfigError, MAX_TOKEN_BYTES};
 use crate::jwks::KeySet;
 use crate::metadata;
 use crate::origin::{self, AllowedOrigins};
-use crate::reply::Reply;
+use crate::response::{self, Answer, Challenge, Refusal, Rejection, Reply};
 use crate::token::{self, ParsedToken, Policy, TokenError, VerifiedToken};
 use crate::verified::Proof;
 
@@ -81,9 +80,6 @@ pub enum Decision {
     Respond(Reply),
 }
 
-/// Description sent with a 503 (details go to the log only).
-pub const KEYS_UNAVAILABLE: &str = "Unable to obtain the authorization server's signing keys";
-
 /// Decides what happens to a request.
 pub fn decide(
     req: &RequestParts<'_>,
@@ -91,6 +87,19 @@ pub fn decide(
     keys: &mut dyn KeySource,
     now: u64,
 ) -> Decision {
+    match answer(req, config, keys, now) {
+        Some(answer) => Decision::Respond(response::reply(answer)),
+        None => Decision::Forward,
+    }
+}
+
+/// What the middleware answers itself, or `None` to forward the request.
+fn answer(
+    req: &RequestParts<'_>,
+    config: &Result<Config, ConfigError>,
+    keys: &mut dyn KeySource,
+    now: u64,
+) -> Option<Answer> {
     // Before anything else, preflights and metadata included (DNS rebinding); an
     // unusable configuration leaves the default origins.
     let (allowed_origins, resource) = match config {
@@ -98,36 +107,38 @@ pub fn decide(
         Err(_) => (&AllowedOrigins::Defaults, None),
     };
     if !origin::is_allowed(req.origin, allowed_origins, resource) {
-        return Decision::Respond(challenge::forbidden_origin());
+        return Some(Refusal::OriginNotAllowed.into());
     }
     if req.method == "OPTIONS" && req.cors_preflight {
-        return Decision::Respond(crate::cors::preflight());
+        return Some(Answer::Preflight);
     }
     let scheme = effective_scheme(req.scheme, req.forwarded_proto);
     let Some(origin) = metadata::request_origin(scheme, req.authority) else {
-        return Decision::Respond(challenge::bad_request("Invalid Host header"));
+        return Some(Refusal::InvalidHost.into());
     };
     let Some(path) = metadata::normalized_path(&origin, req.path_with_query) else {
-        return Decision::Respond(challenge::bad_request("Invalid request target"));
+        return Some(Refusal::InvalidTarget.into());
     };
     let config = match config {
         Ok(config) => config,
-        Err(err) => return Decision::Respond(challenge::config_error(err)),
+        Err(err) => return Some(Refusal::Misconfigured(err.clone()).into()),
     };
 
     if let Some(resource_path) = metadata::requested_resource_path(&path) {
-        let reply = serve_metadata(req.method, config, &origin, resource_path);
-        return Decision::Respond(derived_from_request(reply, config));
+        let answer = resource_metadata(req.method, config, &origin, resource_path);
+        return Some(built_from_request(answer, config));
     }
     if metadata::is_server_metadata_path(&path) {
-        return Decision::Respond(serve_server_metadata(req.method, config, keys));
+        return Some(server_metadata(req.method, config, keys));
     }
 
-    let resource_metadata = metadata::metadata_url(config, &origin, &path);
-    let scope = (!config.required_scopes.is_empty()).then(|| config.required_scopes.join(" "));
-    let reject = |r: Rejection| {
-        let reply = challenge::reply(&r, &resource_metadata, scope.as_deref());
-        Decision::Respond(derived_from_request(reply, config))
+    let challenge = Challenge {
+        resource_metadata: metadata::metadata_url(config, &origin, &path),
+        scope: (!config.required_scopes.is_empty()).then(|| config.required_scopes.join(" ")),
+    };
+    let reject = |rejection| {
+        let answer = Refusal::Bearer(rejection, challenge).into();
+        Some(built_from_request(answer, config))
     };
 
     let token = match bearer_token(req.authorization) {
@@ -143,9 +154,8 @@ pub fn decide(
     let verified = match &config.inline_keys {
         Some(inline) => verify(&parsed, inline, &policy, now, keys),
         None => {
-            let fetched = match keys.keys(config) {
-                Ok(keys) => keys,
-                Err(_) => return Decision::Respond(challenge::keys_unavailable(KEYS_UNAVAILABLE)),
+            let Ok(fetched) = keys.keys(config) else {
+                return Some(Refusal::KeysUnavailable.into());
             };
             match verify(&parsed, &fetched, &policy, now, keys) {
                 // The provider may have rotated its keys since they were cached.
@@ -158,10 +168,8 @@ pub fn decide(
         }
     };
     match verified {
-        Ok(token) if token.has_scopes(&config.required_scopes) => Decision::Forward,
-        Ok(_) => reject(Rejection::InsufficientScope {
-            required: config.required_scopes.join(" "),
-        }),
+        Ok(token) if token.has_scopes(&config.required_scopes) => None,
+        Ok(_) => reject(Rejection::InsufficientScope),
         Err(err) => reject(Rejection::InvalidToken(err)),
     }
 }
@@ -197,55 +205,44 @@ pub fn policy(config: &Config) -> Policy {
 }
 
 /// `/.well-known/oauth-authorization-server` and `/.well-known/openid-configuration`
-/// on the MCP server's origin: clients of the 2025-03-26 revision look there first.
-fn serve_server_metadata(method: &str, config: &Config, keys: &mut dyn KeySource) -> Reply {
+/// on the MCP server's origin: clients of the 2025-03-26 revision of the MCP
+/// authorization spec look there first, so the issuer's document is served there.
+fn server_metadata(method: &str, config: &Config, keys: &mut dyn KeySource) -> Answer {
     if !matches!(method, "GET" | "HEAD") {
-        return Reply::error(405, "invalid_request", "Method not allowed")
-            .with_header("allow", "GET, HEAD, OPTIONS".to_owned());
+        return Refusal::MethodNotAllowed.into();
     }
     match keys.server_metadata(config) {
-        Ok(document) => {
-            let mut reply = Reply::json(200, &serde_json::Value::Null);
-            reply.body = if method == "HEAD" {
-                Vec::new()
-            } else {
-                document
-            };
-            reply
-        }
-        Err(_) => {
-            challenge::keys_unavailable("Unable to obtain the authorization server's metadata")
-        }
+        Ok(document) => Answer::ServerMetadata {
+            document,
+            head: method == "HEAD",
+        },
+        Err(_) => Refusal::ServerMetadataUnavailable.into(),
     }
 }
 
-fn serve_metadata(method: &str, config: &Config, origin: &str, resource_path: &str) -> Reply {
-    match method {
-        "GET" | "HEAD" => {
-            let resource = metadata::resource_url(config, origin, resource_path);
-            let mut reply = Reply::json(200, &metadata::document(config, &resource));
-            if method == "HEAD" {
-                reply.body.clear();
-            }
-            reply
-        }
-        _ => Reply::error(405, "invalid_request", "Method not allowed")
-            .with_header("allow", "GET, HEAD, OPTIONS".to_owned()),
+/// The protected-resource metadata document (RFC 9728 §3) for the resource at
+/// `origin` + `resource_path`.
+fn resource_metadata(method: &str, config: &Config, origin: &str, resource_path: &str) -> Answer {
+    if !matches!(method, "GET" | "HEAD") {
+        return Refusal::MethodNotAllowed.into();
+    }
+    let resource = metadata::resource_url(config, origin, resource_path);
+    Answer::ResourceMetadata {
+        document: metadata::document(config, &resource),
+        head: method == "HEAD",
     }
 }
 
 /// Without `authkit_resource`, the metadata document and the challenge's
 /// `resource_metadata` URL are built from the request's `Host` and
-/// `X-Forwarded-Proto` (the only forwarded header read): a shared cache must
-/// neither store them nor serve one host's answer for another (RFC 9111 §4.1,
-/// §5.2.2.5).
-fn derived_from_request(reply: Reply, config: &Config) -> Reply {
+/// `X-Forwarded-Proto` (the only forwarded header read), and answered as such
+/// ([`Answer::BuiltFromRequest`]).
+fn built_from_request(answer: Answer, config: &Config) -> Answer {
     if config.resource.is_some() {
-        return reply;
+        answer
+    } else {
+        Answer::BuiltFromRequest(Box::new(answer))
     }
-    reply
-        .with_header("cache-control", "no-store".to_owned())
-        .with_header("vary", "Host, X-Forwarded-Proto".to_owned())
 }
 
 /// The scheme clients used: `X-Forwarded-Proto` when it names one (its first
@@ -267,26 +264,16 @@ fn effective_scheme<'a>(scheme: &'a str, forwarded_proto: Option<&str>) -> &'a s
 /// the body are never looked at.
 fn bearer_token(values: &[Vec<u8>]) -> Result<&str, Rejection> {
     let value = match values {
-        [] => {
-            return Err(Rejection::MissingToken {
-                description: "Missing authorization header",
-            })
-        }
+        [] => return Err(Rejection::MissingToken),
         [value] => value,
-        _ => {
-            return Err(Rejection::InvalidRequest {
-                description: "Multiple authorization headers",
-            })
-        }
+        _ => return Err(Rejection::SeveralAuthorizationHeaders),
     };
     let malformed = Rejection::InvalidToken(TokenError::Malformed);
-    let value = std::str::from_utf8(value).map_err(|_| malformed.clone())?;
+    let value = std::str::from_utf8(value).map_err(|_| malformed)?;
     let value = value.trim_matches([' ', '\t']);
     let (scheme, rest) = value.split_once([' ', '\t']).unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(Rejection::MissingToken {
-            description: "Unsupported authorization scheme",
-        });
+        return Err(Rejection::UnsupportedScheme);
     }
     let token = rest.trim_start_matches([' ', '\t']);
     // RFC 6750 §2.1 b64token syntax.

@@ -16,16 +16,14 @@
 #![deny(unused_must_use)]
 
 pub mod cache;
-pub mod challenge;
 pub mod config;
-pub mod cors;
 pub mod discovery;
 pub mod gate;
 pub mod jwks;
 pub mod key_source;
 pub mod metadata;
 pub mod origin;
-pub mod reply;
+pub mod response;
 pub mod token;
 pub mod verified;
 

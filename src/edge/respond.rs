@@ -2,7 +2,7 @@
 
 use wasi::http::types::{Fields, OutgoingBody, OutgoingResponse, ResponseOutparam};
 
-use crate::reply::Reply;
+use crate::response::Reply;
 
 /// `blocking-write-and-flush` accepts at most 4096 bytes per call.
 const WRITE_CHUNK: usize = 4096;
