@@ -163,19 +163,29 @@ pub enum KeySelectionError {
     UnusableKey,
 }
 
-/// One usable JWK, kept encoded until a token is tried against it.
+/// One JWK we can verify signatures with, its key material kept encoded until a
+/// token is tried against it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Entry {
+struct Jwk {
     kid: Option<String>,
     kind: KeyKind,
     /// The JWK's own `alg`, which narrows the key to that one algorithm.
     alg: Option<Algorithm>,
-    /// `n`/`e` for RSA, `x`/`y` for EC, `x`/"" for OKP: base64url.
-    first: String,
-    second: String,
+    material: Material,
 }
 
-impl Entry {
+/// The public key members of a JWK, base64url-encoded as published.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Material {
+    /// Modulus and exponent (RFC 7518 §6.3.1).
+    Rsa { n: String, e: String },
+    /// The point's coordinates (RFC 7518 §6.2.1).
+    Ec { x: String, y: String },
+    /// The public key (RFC 8037 §2).
+    Okp { x: String },
+}
+
+impl Jwk {
     fn fits(&self, alg: Algorithm) -> bool {
         self.kind == alg.key_kind() && self.alg.is_none_or(|pinned| pinned == alg)
     }
@@ -184,7 +194,7 @@ impl Entry {
 /// A parsed key set.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KeySet {
-    entries: Vec<Entry>,
+    keys: Vec<Jwk>,
     /// SHA-256 of the document: what a remembered signature check is bound to.
     fingerprint: [u8; 32],
 }
@@ -230,43 +240,43 @@ impl KeySet {
     pub fn parse(document: &[u8]) -> Result<Self, JwksError> {
         let doc: JwksDocument =
             serde_json::from_slice(document).map_err(|_| JwksError::NotAKeySet)?;
-        let entries: Vec<Entry> = doc
+        let keys: Vec<Jwk> = doc
             .keys
             .into_iter()
             .filter_map(|key| serde_json::from_str::<JwkFields>(key.get()).ok())
-            .filter_map(Entry::from_fields)
+            .filter_map(Jwk::from_fields)
             .take(MAX_KEYS)
             .collect();
-        if entries.is_empty() {
+        if keys.is_empty() {
             return Err(JwksError::NoUsableKeys);
         }
         Ok(Self {
-            entries,
+            keys,
             fingerprint: hmac_sha256::Hash::hash(document),
         })
     }
 
     /// SHA-256 of the exact document the set was parsed from: two documents that
     /// differ in any byte (a key added, removed or replaced, or only white space)
-    /// have different fingerprints. What a remembered signature check
-    /// ([`crate::verified::Proof`]) is bound to.
+    /// have different fingerprints. A remembered signature check is bound to it,
+    /// so that any change to the set forgets every earlier check.
     pub fn fingerprint(&self) -> &[u8; 32] {
         &self.fingerprint
     }
 
     /// Number of usable keys.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.keys.len()
     }
 
     /// Whether the set holds no key.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.keys.is_empty()
     }
 
     /// Whether some key carries this `kid`.
     pub fn contains_kid(&self, kid: &str) -> bool {
-        self.entries.iter().any(|e| e.kid.as_deref() == Some(kid))
+        self.keys.iter().any(|e| e.kid.as_deref() == Some(kid))
     }
 
     /// The keys that may have signed a token with this `alg` and `kid`, in set order.
@@ -293,7 +303,7 @@ impl KeySet {
         alg: Algorithm,
         kid: Option<&'a str>,
     ) -> Result<Candidates<'a>, KeySelectionError> {
-        let any_fits = |by: KidMatch<'_>| self.entries.iter().any(|e| by.matches(e) && e.fits(alg));
+        let any_fits = |by: KidMatch<'_>| self.keys.iter().any(|e| by.matches(e) && e.fits(alg));
         let by = match kid {
             None => KidMatch::Any,
             Some(kid) if self.contains_kid(kid) => {
@@ -308,7 +318,7 @@ impl KeySet {
             return Err(KeySelectionError::UnknownKey);
         }
         Ok(Candidates {
-            entries: self.entries.iter(),
+            keys: self.keys.iter(),
             alg,
             by,
         })
@@ -327,11 +337,11 @@ enum KidMatch<'a> {
 }
 
 impl KidMatch<'_> {
-    fn matches(self, entry: &Entry) -> bool {
+    fn matches(self, jwk: &Jwk) -> bool {
         match self {
             Self::Any => true,
-            Self::Exactly(kid) => entry.kid.as_deref() == Some(kid),
-            Self::Unlabelled => entry.kid.is_none(),
+            Self::Exactly(kid) => jwk.kid.as_deref() == Some(kid),
+            Self::Unlabelled => jwk.kid.is_none(),
         }
     }
 }
@@ -341,7 +351,7 @@ impl KidMatch<'_> {
 /// as many items as the set holds keys, and at least one.
 #[derive(Clone, Debug)]
 pub struct Candidates<'a> {
-    entries: std::slice::Iter<'a, Entry>,
+    keys: std::slice::Iter<'a, Jwk>,
     alg: Algorithm,
     by: KidMatch<'a>,
 }
@@ -359,16 +369,16 @@ impl Iterator for Candidates<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let (by, alg) = (self.by, self.alg);
-        let entry = self.entries.find(|e| by.matches(e) && e.fits(alg))?;
-        Some(VerifyingKey::from_entry(entry, alg).ok_or(KeySelectionError::UnusableKey))
+        let jwk = self.keys.find(|e| by.matches(e) && e.fits(alg))?;
+        Some(VerifyingKey::from_jwk(jwk, alg).ok_or(KeySelectionError::UnusableKey))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (0, Some(self.entries.len()))
+        (0, Some(self.keys.len()))
     }
 }
 
-impl Entry {
+impl Jwk {
     fn from_fields(f: JwkFields) -> Option<Self> {
         if f.d.is_some() {
             return None;
@@ -398,17 +408,16 @@ impl Entry {
                 Some(alg)
             }
         };
-        let (first, second) = match kind {
-            KeyKind::Rsa => (f.n?, f.e?),
-            KeyKind::P256 | KeyKind::P384 => (f.x?, f.y?),
-            KeyKind::Ed25519 => (f.x?, String::new()),
+        let material = match kind {
+            KeyKind::Rsa => Material::Rsa { n: f.n?, e: f.e? },
+            KeyKind::P256 | KeyKind::P384 => Material::Ec { x: f.x?, y: f.y? },
+            KeyKind::Ed25519 => Material::Okp { x: f.x? },
         };
         Some(Self {
             kid: f.kid,
             kind,
             alg,
-            first,
-            second,
+            material,
         })
     }
 }
@@ -433,45 +442,38 @@ impl fmt::Debug for VerifyingKey {
 }
 
 impl VerifyingKey {
-    fn from_entry(entry: &Entry, alg: Algorithm) -> Option<Self> {
-        let first = decode_b64url(&entry.first)?;
-        Some(match alg.key_kind() {
-            KeyKind::Rsa => {
-                let e = decode_b64url(&entry.second)?;
-                // jwt-simple enforces 2048..=4096-bit moduli and e = 65537.
+    /// The key for `alg` from `jwk`, which [`Jwk::fits`] `alg`; `None` when its
+    /// material does not decode or is refused (jwt-simple takes RSA moduli of
+    /// 2048 to 4096 bits and e = 65537 only).
+    fn from_jwk(jwk: &Jwk, alg: Algorithm) -> Option<Self> {
+        Some(match &jwk.material {
+            Material::Rsa { n, e } => {
+                let (n, e) = (decode_b64url(n)?, decode_b64url(e)?);
                 match alg {
-                    Algorithm::RS256 => {
-                        Self::RS256(RS256PublicKey::from_components(&first, &e).ok()?)
-                    }
-                    Algorithm::RS384 => {
-                        Self::RS384(RS384PublicKey::from_components(&first, &e).ok()?)
-                    }
-                    Algorithm::RS512 => {
-                        Self::RS512(RS512PublicKey::from_components(&first, &e).ok()?)
-                    }
-                    Algorithm::PS256 => {
-                        Self::PS256(PS256PublicKey::from_components(&first, &e).ok()?)
-                    }
-                    Algorithm::PS384 => {
-                        Self::PS384(PS384PublicKey::from_components(&first, &e).ok()?)
-                    }
-                    Algorithm::PS512 => {
-                        Self::PS512(PS512PublicKey::from_components(&first, &e).ok()?)
-                    }
+                    Algorithm::RS256 => Self::RS256(RS256PublicKey::from_components(&n, &e).ok()?),
+                    Algorithm::RS384 => Self::RS384(RS384PublicKey::from_components(&n, &e).ok()?),
+                    Algorithm::RS512 => Self::RS512(RS512PublicKey::from_components(&n, &e).ok()?),
+                    Algorithm::PS256 => Self::PS256(PS256PublicKey::from_components(&n, &e).ok()?),
+                    Algorithm::PS384 => Self::PS384(PS384PublicKey::from_components(&n, &e).ok()?),
+                    Algorithm::PS512 => Self::PS512(PS512PublicKey::from_components(&n, &e).ok()?),
                     _ => return None,
                 }
             }
-            KeyKind::P256 => {
-                Self::ES256(ES256PublicKey::from_bytes(&ec_point(&first, &entry.second, 32)?).ok()?)
-            }
-            KeyKind::P384 => {
-                Self::ES384(ES384PublicKey::from_bytes(&ec_point(&first, &entry.second, 48)?).ok()?)
-            }
-            KeyKind::Ed25519 => {
-                if first.len() != 32 {
+            Material::Ec { x, y } => match alg {
+                Algorithm::ES256 => {
+                    Self::ES256(ES256PublicKey::from_bytes(&ec_point(x, y, 32)?).ok()?)
+                }
+                Algorithm::ES384 => {
+                    Self::ES384(ES384PublicKey::from_bytes(&ec_point(x, y, 48)?).ok()?)
+                }
+                _ => return None,
+            },
+            Material::Okp { x } => {
+                let x = decode_b64url(x)?;
+                if alg != Algorithm::EdDSA || x.len() != 32 {
                     return None;
                 }
-                Self::EdDSA(Ed25519PublicKey::from_bytes(&first).ok()?)
+                Self::EdDSA(Ed25519PublicKey::from_bytes(&x).ok()?)
             }
         })
     }
@@ -522,14 +524,14 @@ fn decode_b64url(value: &str) -> Option<Vec<u8>> {
 }
 
 /// SEC1 uncompressed point from JWK `x`/`y` (RFC 7518 §6.2.1.2: full-length coordinates).
-fn ec_point(x: &[u8], y_b64: &str, size: usize) -> Option<Vec<u8>> {
-    let y = decode_b64url(y_b64)?;
+fn ec_point(x: &str, y: &str, size: usize) -> Option<Vec<u8>> {
+    let (x, y) = (decode_b64url(x)?, decode_b64url(y)?);
     if x.len() != size || y.len() != size {
         return None;
     }
     let mut point = Vec::with_capacity(1 + 2 * size);
     point.push(0x04);
-    point.extend_from_slice(x);
+    point.extend_from_slice(&x);
     point.extend_from_slice(&y);
     Some(point)
 }

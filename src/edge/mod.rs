@@ -53,7 +53,7 @@ impl Guest for Middleware {
             ),
             Ok(_) => {}
         }
-        let decision = decide(&request, &config);
+        let decision = decision_for(&request, &config);
         match decision {
             Decision::Forward => gateway::handle(request, response_out),
             Decision::Respond(reply) => respond::write(response_out, &reply),
@@ -75,9 +75,10 @@ fn read_config() -> Result<Config, crate::config::ConfigError> {
     }
 }
 
-/// Reads what the gate needs, then drops the `headers` child handle: the request
-/// cannot be handed on while it is alive.
-fn decide(
+/// The gate's decision on `request`: reads the parts the gate needs, then drops
+/// the `headers` child handle, since the request cannot be handed on while it is
+/// alive.
+fn decision_for(
     request: &IncomingRequest,
     config: &Result<Config, crate::config::ConfigError>,
 ) -> Decision {
