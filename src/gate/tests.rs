@@ -113,7 +113,7 @@ fn scheme_is_case_insensitive_and_whitespace_tolerated() {
 }
 
 #[test]
-fn missing_token_gets_the_seed_challenge_without_fetching_keys() {
+fn missing_token_gets_a_challenge_without_error_code_or_key_fetch() {
     let mut keys = FakeKeys::ok();
     let r = respond(decide(
         &req("POST", "/mcp?access_token=x", &[]),
@@ -829,9 +829,9 @@ fn a_changed_key_set_forgets_earlier_checks() {
         .contains("Unknown signing key"));
 }
 
-/// Issue 11: with only `authkit_resource` set, a token minted by the same issuer
-/// for another resource is refused (RFC 8707; MCP authorization "Token Audience
-/// Binding"). Before, the audience went unchecked.
+/// With only `authkit_resource` set, a token minted by the same issuer for
+/// another resource is refused: the audience is the resource (RFC 8707 §2; MCP
+/// authorization, "Token Audience Binding and Validation").
 #[test]
 fn the_audience_defaults_to_the_resource() {
     let cfg = Config::from_lookup(|name| {
@@ -874,8 +874,9 @@ fn the_audience_defaults_to_the_resource() {
     assert_eq!(r.status, 500);
 }
 
-/// Issue 11: a web page on another origin (or a DNS-rebound name) gets 403
-/// before anything else: preflight, metadata, even with a valid token.
+/// A web page on another origin (or a DNS-rebound name) gets 403 before
+/// anything else: preflight, metadata, even with a valid token (MCP Streamable
+/// HTTP, "Security Warning": servers MUST validate `Origin`).
 #[test]
 fn foreign_origins_are_refused_before_anything_else() {
     let token = bearer(&valid_token());
@@ -925,8 +926,9 @@ fn foreign_origins_are_refused_before_anything_else() {
     );
 }
 
-/// Issue 11: answers built from `Host`/`X-Forwarded-Proto` are not cacheable
-/// by shared caches; with `authkit_resource` they do not depend on the request.
+/// Answers built from `Host`/`X-Forwarded-Proto` are not stored by shared
+/// caches (RFC 9111 §5.2.2.5) and vary with those headers (RFC 9110 §12.5.5);
+/// with `authkit_resource` they do not depend on the request.
 #[test]
 fn answers_derived_from_host_are_not_stored_by_caches() {
     let metadata = req("GET", "/.well-known/oauth-protected-resource/mcp", &[]);
