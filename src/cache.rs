@@ -83,6 +83,7 @@ impl<S: Store + ?Sized> Store for &mut S {
 /// A fetched document.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fetched {
+    /// The body of the 200 response.
     pub body: Vec<u8>,
     /// `Cache-Control: max-age` of the response, if any.
     pub max_age: Option<u64>,

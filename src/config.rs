@@ -12,16 +12,35 @@ use crate::origin::{is_loopback, AllowedOrigins};
 
 /// Variable names, as declared in `spin.toml` (Spin variables are lower-case).
 pub mod var {
+    /// The issuer (required, no default): compared byte for byte with `iss` and
+    /// published as the one authorization server. `https`, or `http` on loopback.
     pub const ISSUER: &str = "authkit_issuer";
+    /// The JWKS endpoint; unset: discovered from the issuer's metadata.
     pub const JWKS_URI: &str = "authkit_jwks_uri";
+    /// An inline JWKS document: no network at all.
     pub const JWKS: &str = "authkit_jwks";
+    /// Accepted `aud` values, comma-separated (any one matches); unset: the
+    /// canonical `authkit_resource`.
     pub const AUDIENCE: &str = "authkit_audience";
+    /// The canonical URL of the protected resource (RFC 9728 `resource`, RFC 8707
+    /// resource indicator); unset: derived from each request.
     pub const RESOURCE: &str = "authkit_resource";
+    /// Scopes every token must carry, space-separated.
     pub const REQUIRED_SCOPES: &str = "authkit_required_scopes";
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds (0 to
+    /// [`MAX_LEEWAY_SECONDS`](super::MAX_LEEWAY_SECONDS)).
     pub const LEEWAY_SECONDS: &str = "authkit_leeway_seconds";
+    /// Accepted JWS algorithms, comma- or space-separated; unset: all supported.
     pub const ALGORITHMS: &str = "authkit_algorithms";
+    /// A fixed JWKS cache lifetime in seconds (0 to 86400), overriding the
+    /// provider's `Cache-Control`.
     pub const JWKS_CACHE_SECONDS: &str = "authkit_jwks_cache_seconds";
+    /// Browser origins allowed besides the defaults, or `*` ([`crate::origin`]).
     pub const ALLOWED_ORIGINS: &str = "authkit_allowed_origins";
+    /// `true`: no audience check when `authkit_audience` is empty, so tokens the
+    /// issuer minted for any other resource are accepted. Loudly named because
+    /// RFC 8707 and the MCP authorization spec require servers to accept only
+    /// tokens issued for them.
     pub const DANGEROUSLY_ACCEPT_ANY_AUDIENCE: &str = "authkit_dangerously_accept_any_audience";
 }
 
@@ -32,7 +51,9 @@ pub const LEEWAY_SECONDS: u64 = 60;
 /// Largest leeway accepted from `authkit_leeway_seconds`: more would make expiry moot.
 pub const MAX_LEEWAY_SECONDS: u64 = 600;
 
-/// Largest compact JWT accepted, in bytes (RFC 8725 §3.x: bound what you parse).
+/// Largest compact JWT accepted, in bytes: bounds the work an unauthenticated
+/// request can cause before any signature is checked. Access tokens are a few
+/// KB at most; jwt-simple's own default would be 1 MB.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
 /// Validated middleware configuration.

@@ -2,7 +2,15 @@
 //!
 //! Like tower-http's authorization layers, this module decides and the edge
 //! carries the decision out. It sees plain request parts, the configuration, a
-//! [`KeySource`] (the seam where the edge fetches or caches the JWKS) and the time.
+//! [`KeySource`] (the issuer's keys and metadata, fetched and cached behind it)
+//! and the time. What it answers itself it picks as an [`Answer`], which
+//! [`crate::response`] turns into the bytes the edge writes.
+//!
+//! The order of the checks is part of the contract: the `Origin` check comes
+//! first (DNS rebinding: a foreign page learns nothing, not even metadata), then
+//! CORS preflights, the request's own URL, the configuration, the well-known
+//! metadata paths, and only then the bearer token, whose shape and header are
+//! checked before any key is fetched.
 
 use crate::config::{Config, ConfigError, MAX_TOKEN_BYTES};
 use crate::jwks::KeySet;

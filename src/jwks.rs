@@ -24,14 +24,23 @@ pub const MAX_KEYS: usize = 64;
 /// `none` and the HMAC family are deliberately absent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Algorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3).
     RS256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384 (RFC 7518 §3.3).
     RS384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512 (RFC 7518 §3.3).
     RS512,
+    /// RSASSA-PSS with SHA-256 and MGF1 with SHA-256 (RFC 7518 §3.5).
     PS256,
+    /// RSASSA-PSS with SHA-384 and MGF1 with SHA-384 (RFC 7518 §3.5).
     PS384,
+    /// RSASSA-PSS with SHA-512 and MGF1 with SHA-512 (RFC 7518 §3.5).
     PS512,
+    /// ECDSA on P-256 with SHA-256 (RFC 7518 §3.4).
     ES256,
+    /// ECDSA on P-384 with SHA-384 (RFC 7518 §3.4).
     ES384,
+    /// EdDSA on Ed25519 (RFC 8037 §3.1); the only EdDSA curve verified here.
     EdDSA,
 }
 
@@ -99,7 +108,9 @@ impl Algorithm {
 pub struct AlgorithmSet(u16);
 
 impl AlgorithmSet {
+    /// No algorithm (a starting point for [`with`](Self::with)).
     pub const EMPTY: Self = Self(0);
+    /// Every supported algorithm: the default.
     pub const ALL: Self = Self((1 << Algorithm::ALL.len()) - 1);
 
     fn bit(alg: Algorithm) -> u16 {
@@ -111,21 +122,28 @@ impl AlgorithmSet {
         Self(self.0 | Self::bit(alg))
     }
 
+    /// Whether `alg` is in the set.
     pub fn contains(self, alg: Algorithm) -> bool {
         self.0 & Self::bit(alg) != 0
     }
 
+    /// Whether the set holds no algorithm.
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
 }
 
-/// Key type and curve of a JWK.
+/// Key type and curve of a JWK (`kty`, `crv`): what fixes the algorithms a key
+/// may verify (RFC 8725 §3.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyKind {
+    /// `kty: RSA` (RFC 7518 §6.3).
     Rsa,
+    /// `kty: EC`, `crv: P-256` (RFC 7518 §6.2).
     P256,
+    /// `kty: EC`, `crv: P-384` (RFC 7518 §6.2).
     P384,
+    /// `kty: OKP`, `crv: Ed25519` (RFC 8037 §2).
     Ed25519,
 }
 
@@ -422,16 +440,26 @@ impl Jwk {
     }
 }
 
-/// A public key bound to exactly one algorithm.
+/// A public key bound to exactly one algorithm: each variant holds jwt-simple's
+/// key type for that algorithm, which refuses tokens whose header names another.
 pub enum VerifyingKey {
+    /// An RSA key for [`Algorithm::RS256`].
     RS256(RS256PublicKey),
+    /// An RSA key for [`Algorithm::RS384`].
     RS384(RS384PublicKey),
+    /// An RSA key for [`Algorithm::RS512`].
     RS512(RS512PublicKey),
+    /// An RSA key for [`Algorithm::PS256`].
     PS256(PS256PublicKey),
+    /// An RSA key for [`Algorithm::PS384`].
     PS384(PS384PublicKey),
+    /// An RSA key for [`Algorithm::PS512`].
     PS512(PS512PublicKey),
+    /// A P-256 key for [`Algorithm::ES256`].
     ES256(ES256PublicKey),
+    /// A P-384 key for [`Algorithm::ES384`].
     ES384(ES384PublicKey),
+    /// An Ed25519 key for [`Algorithm::EdDSA`].
     EdDSA(Ed25519PublicKey),
 }
 

@@ -8,12 +8,22 @@
 //!
 //! The crate is a sans-IO core (every module but `edge`): it reads no clock, does
 //! no I/O (but for `key_source`'s diagnostics on stderr) and names no WIT type, so
-//! it is unit-tested natively. The `edge`
-//! module, compiled for `wasm32` only, binds it to WASI: Spin variables, outgoing
-//! HTTP for the JWKS, and delegation to the wrapped handler.
+//! it is unit-tested natively. The `edge` module, compiled for `wasm32` only, binds
+//! it to WASI: Spin variables, outgoing HTTP and the key-value store for the key
+//! source, writing the middleware's own responses, and delegation to the wrapped
+//! handler.
+//!
+//! A request's path through the core: [`gate::decide`] checks the `Origin`
+//! ([`origin`]), serves metadata ([`metadata`]) or extracts and verifies the bearer
+//! token ([`token`]) against the issuer's keys ([`jwks`]), which a
+//! [`gate::KeySource`] provides ([`key_source`]: [`discovery`], the cross-request
+//! [`cache`], remembered signature checks in [`verified`]), all under the
+//! configuration ([`config`]). It either forwards the request or picks an
+//! answer, which [`response`] turns into status, headers and body.
 
 #![cfg_attr(not(target_arch = "wasm32"), forbid(unsafe_code))]
 #![deny(unused_must_use)]
+#![warn(missing_docs)]
 
 pub mod cache;
 pub mod config;

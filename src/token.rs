@@ -112,7 +112,10 @@ impl From<KeySelectionError> for TokenError {
 /// What a verified token says about its holder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedToken {
+    /// The `sub` claim, if any.
     pub subject: Option<String>,
+    /// The `exp` claim in whole seconds (rounded down): how long a remembered
+    /// signature check of this token is worth keeping.
     pub expires_at: u64,
     /// Granted scopes: the `scope` claim (RFC 8693 §4.2 / RFC 9068 §2.2.3) when
     /// present, else `scp` (never their union); each a space-separated string or an

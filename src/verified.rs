@@ -65,6 +65,7 @@ pub struct VerifiedSignatures<'a> {
 }
 
 impl<'a> VerifiedSignatures<'a> {
+    /// The proofs in `store`, as a request at `now` (Unix seconds) sees them.
     pub fn new(store: &'a mut dyn Store, now: u64) -> Self {
         Self { store, now }
     }
