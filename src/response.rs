@@ -3,8 +3,8 @@
 //! The gate decides *what* to answer as data ([`Answer`]); [`reply`] turns it
 //! into a [`Reply`] (status, headers, body) that the edge writes out unchanged.
 //! Every error the middleware can answer with is a [`Refusal`], and one `match`
-//! in [`reply`] gives each its status, OAuth error code, description and the
-//! header that goes with it: a `WWW-Authenticate: Bearer` challenge (RFC 6750
+//! (behind [`reply`]) gives each its status, OAuth error code, description and
+//! the header that goes with it: a `WWW-Authenticate: Bearer` challenge (RFC 6750
 //! §3) with the RFC 9728 §5.1 `resource_metadata` parameter for bearer-token
 //! rejections, `Allow`, `Retry-After` or `Vary` for the others.
 //!
@@ -99,7 +99,7 @@ impl From<Refusal> for Answer {
 }
 
 /// Why the middleware answers a request with an error. [`reply`] maps each
-/// variant to its status, error code, description and extra header.
+/// variant to its status, error code, description and header in one `match`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
     /// A web page on an origin that may not call the server ([`crate::origin`];
