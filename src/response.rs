@@ -9,8 +9,9 @@
 //! rejections, `Allow`, `Retry-After` or `Vary` for the others.
 //!
 //! Error bodies are `{"error": code, "error_description": description}` (the
-//! members of RFC 6749 §5.2), and descriptions are fixed texts: no input and no
-//! internal detail (URLs, upstream statuses) is ever echoed back.
+//! members of RFC 6749 §5.2), and descriptions are fixed texts (a configuration
+//! error names the variable at fault): no input and no internal detail (URLs,
+//! upstream statuses) is ever echoed back.
 //!
 //! CORS: tokens travel in the `Authorization` header, never in cookies, so a
 //! wildcard `Access-Control-Allow-Origin` is safe (the browser sends no ambient
