@@ -708,7 +708,8 @@ fn hostile_request_parts_never_panic_nor_echo() {
     }
 }
 
-/// Remembers signature checks in memory, as the edge does in the key-value store.
+/// Remembers signature checks in memory, as the caching key source does in the
+/// key-value store.
 struct RememberingKeys {
     keys: KeySet,
     store: ts::MemoryStore,
