@@ -5,6 +5,7 @@
 #
 #   bench/first-request.sh            zero configuration (development issuer)
 #   SPIN=/path/to/spin bench/first-request.sh
+#   SPIN=none bench/first-request.sh  without Spin (the wasmtime host)
 #
 # Uses a scratch directory (FIRST_REQUEST_DIR, default /tmp/authkit-first-request);
 # CARGO_HOME's registry cache is kept (crates are downloaded once per machine).
@@ -16,9 +17,11 @@ start=$(date +%s)
 git clone -q "$repo" "$dir"
 cd "$dir"
 log="$dir/make-up.log"
-make up > "$log" 2>&1 &
+# Its own process group, so that everything `make up` started (the server, Spin's
+# trigger process, the development issuer) is stopped at the end.
+setsid make up > "$log" 2>&1 &
 up=$!
-trap 'kill $up 2>/dev/null; pkill -f "$dir" 2>/dev/null || true' EXIT
+trap 'kill -- -$up 2>/dev/null || true' EXIT
 token=""
 while kill -0 $up 2>/dev/null; do
     token=$(grep -o 'Bearer ey[A-Za-z0-9._-]*' "$log" | head -1 | cut -d' ' -f2 || true)
