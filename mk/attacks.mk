@@ -4,6 +4,4 @@
 # build/attack-catalogue.md.
 .PHONY: attack-test
 attack-test: fixtures
-	AUTHKIT_TEST_SERVER_MCP=$(abspath $(SERVER_024)) \
-	AUTHKIT_ATTACK_CATALOGUE=$(abspath $(BUILD_DIR)/attack-catalogue.md) \
-	$(CARGO) test --profile host -p authkit-host --test attacks
+	$(FIXTURE_ENV) $(CARGO) test --profile host -p authkit-host --test attacks

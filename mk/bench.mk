@@ -12,8 +12,6 @@
 # Knobs: BENCH_DURATION (s per load run), BENCH_WARMUP (s before each),
 # BENCH_VERIFY_SECONDS (s per algorithm in the loop), BENCH_INSTANTIATIONS.
 
-OHA_VERSION          := 1.16.0
-OHA                  := $(TOOLS_DIR)/bin/oha
 BENCH_DIR            := $(BUILD_DIR)/bench
 BENCH_PEERS          ?= bench/peers
 BENCH_DURATION       ?= 10
@@ -25,10 +23,6 @@ VERIFY_LOOP_NATIVE   := $(TARGET_DIR)/release/examples/verify_loop
 HOST_EXAMPLES        := $(TARGET_DIR)/host/examples
 
 .PHONY: bench bench-tools bench-load bench-verify bench-instantiate bench-report
-
-# The HTTP load generator, pinned, project-local; plain HTTP only (no TLS stack).
-$(OHA):
-	$(CARGO) install --locked --root $(TOOLS_DIR) oha@$(OHA_VERSION)
 
 bench-tools: $(OHA) tools
 
@@ -46,7 +40,7 @@ bench-load: bench-tools fixtures
 	@mkdir -p $(BENCH_DIR)
 	$(CARGO) build --profile host -p authkit-host --example bench_load
 	$(HOST_EXAMPLES)/bench_load --oha $(OHA) \
-		--gateway $(EXAMPLE_GATEWAY) --server $(SERVER_024) --peers $(abspath $(BENCH_PEERS)) \
+		--gateway $(EXAMPLE_GATEWAY) --server $(BUILD_DIR)/server-mcp.wasm --peers $(abspath $(BENCH_PEERS)) \
 		--duration $(BENCH_DURATION) --warmup $(BENCH_WARMUP) \
 		--out $(BENCH_DIR)/load.md 2> $(BENCH_DIR)/load.log
 
@@ -65,7 +59,7 @@ bench-instantiate: fixtures
 	$(CARGO) build --profile host -p authkit-host --example bench_instantiate
 	$(HOST_EXAMPLES)/bench_instantiate --n $(BENCH_INSTANTIATIONS) \
 		--out $(BENCH_DIR)/instantiate.md \
-		"A gateway alone=$(EXAMPLE_GATEWAY)" "B middleware + gateway=$(SERVER_024)"
+		"A gateway alone=$(EXAMPLE_GATEWAY)" "B middleware + gateway=$(BUILD_DIR)/server-mcp.wasm"
 
 # Assembles what the runs above wrote (a missing part says so).
 bench-report:

@@ -1,21 +1,15 @@
-# Supply chain and hygiene (docs/SECURITY.md): cargo-deny, and the test that no
-# token reaches an answer or the log.
+# Supply chain (docs/SECURITY.md): cargo-deny. (Hygiene, that no token reaches an
+# answer, the log or the store: host/tests/hygiene.rs, `make hygiene-test`.)
 #
 #   make deny              licenses, bans, sources of the whole workspace (offline)
 #   make deny-advisories   RustSec advisories (needs github.com; skipped, exit 0, when
 #                          the database cannot be fetched; findings fail)
-#   make hygiene-test      tokens never in answers, the log, or the key-value store
 
-CARGO_DENY_VERSION := 0.20.2
-CARGO_DENY         := $(TOOLS_DIR)/bin/cargo-deny
 # Fetching the RustSec database (a git clone from github.com) is time-limited, so
 # that an unreachable network cannot hang the build.
 ADVISORY_FETCH_TIMEOUT ?= 120
 
-.PHONY: deny deny-advisories hygiene-test
-
-$(CARGO_DENY):
-	$(CARGO) install --locked --root $(TOOLS_DIR) cargo-deny@$(CARGO_DENY_VERSION)
+.PHONY: deny deny-advisories
 
 # Every workspace member is a root (the root manifest is also a package, which alone
 # would be the graph otherwise); --locked: check the committed Cargo.lock. Crates not
@@ -33,11 +27,3 @@ deny-advisories: $(CARGO_DENY)
 		exit 0; \
 	fi; \
 	$(CARGO_DENY) $(DENY_FLAGS) check --hide-inclusion-graph advisories
-
-# Needs the composed fixtures (`make fixtures`), like integration-test.
-hygiene-test: fixtures
-	AUTHKIT_TEST_SERVER_MCP=$(abspath $(SERVER_024)) \
-	AUTHKIT_TEST_SERVER_MCP_020=$(abspath $(SERVER_020)) \
-	AUTHKIT_TEST_SERVER_ECHO=$(abspath $(SERVER_ECHO)) \
-	AUTHKIT_TEST_MIDDLEWARE=$(abspath $(MIDDLEWARE)) \
-	$(CARGO) test --profile host -p authkit-host --test hygiene

@@ -12,8 +12,6 @@
 # overflows panic. A finding is saved under fuzz/artifacts/<target>/.
 
 FUZZ_DIR           := fuzz
-CARGO_FUZZ         := $(TOOLS_DIR)/bin/cargo-fuzz
-CARGO_FUZZ_VERSION := 0.13.2
 FUZZ_TARGETS       ?= token_verify token_mutate token_claims authorization_header \
                       jwks_parse config cache_entry discovery verified_store
 FUZZ_SMOKE_SECONDS ?= 5
@@ -26,9 +24,6 @@ FUZZ_CARGO         := PATH="$(abspath $(TOOLS_DIR))/bin:$$PATH" \
 .PHONY: fuzz-tools fuzz-build fuzz-smoke fuzz
 
 fuzz-tools: $(CARGO_FUZZ)
-
-$(CARGO_FUZZ):
-	$(CARGO) install --locked --root $(TOOLS_DIR) cargo-fuzz@$(CARGO_FUZZ_VERSION)
 
 fuzz-build: $(CARGO_FUZZ)
 	cd $(FUZZ_DIR) && $(FUZZ_CARGO) build $(FUZZ_FLAGS)

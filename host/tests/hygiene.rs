@@ -131,11 +131,14 @@ fn answer_text(r: &Response) -> String {
     text
 }
 
+/// A request: method, target, headers.
+type Sent<'a> = (&'a str, String, Vec<(&'a str, Vec<u8>)>);
+
 /// Sends `token` every way a client might (and some it should not), checks the
 /// answers, and returns them.
 fn send_everywhere(addr: SocketAddr, token: &str, expected_status: &[u16]) {
     let bearer = format!("Bearer {token}");
-    let requests: Vec<(&str, String, Vec<(&str, Vec<u8>)>)> = vec![
+    let requests: Vec<Sent> = vec![
         (
             "POST",
             "/mcp".into(),
