@@ -42,6 +42,9 @@ COMPONENT_MODULE := $(PYTHON) mk/component-module.py
 # Native programs (profile `host`): the Spin-like wasmtime host, and the
 # development issuer alone (no wasmtime), which runs next to `spin up`.
 HOST           := $(TARGET_DIR)/host/authkit-host
+# Always with the feature that builds its fixture tests, so that the host, its tests
+# and its benchmarks share one build.
+HOST_PACKAGE   := -p authkit-host --features authkit-host/fixtures
 DEV_ISSUER_BIN := $(TARGET_DIR)/host/authkit-dev-issuer
 
 # Spin: from PATH, else the out-of-tree build DEVELOPERS.md describes, if present.
@@ -104,7 +107,7 @@ gateways:
 
 host:
 	@[ -x $(HOST) ] || echo "== building the local wasmtime host (host/; the first build takes about 9 min on 2 cores)"
-	$(CARGO) build --profile host -p authkit-host
+	$(CARGO) build --profile host $(HOST_PACKAGE)
 
 dev-issuer:
 	$(CARGO) build --profile host -p authkit-dev-issuer
@@ -220,15 +223,15 @@ FIXTURE_ENV := \
 # the composed servers in it (host/tests/*.rs; the attack catalogue also writes
 # docs/SECURITY.md's table to build/attack-catalogue.md).
 host-test: fixtures
-	$(FIXTURE_ENV) $(CARGO) test --profile host -p authkit-dev-issuer -p authkit-host
-	$(CARGO) clippy --profile host -p authkit-dev-issuer -p authkit-host --all-targets -- -D warnings
+	$(FIXTURE_ENV) $(CARGO) test --profile host -p authkit-dev-issuer $(HOST_PACKAGE)
+	$(CARGO) clippy --profile host -p authkit-dev-issuer $(HOST_PACKAGE) --all-targets -- -D warnings
 
 # One test binary of host-test, for a quicker look.
 integration-test: fixtures
-	$(FIXTURE_ENV) $(CARGO) test --profile host -p authkit-host --test middleware --test jwks_cache \
+	$(FIXTURE_ENV) $(CARGO) test --profile host $(HOST_PACKAGE) --test middleware --test jwks_cache \
 		--test trust_boundary --test dev_issuer_e2e
 hygiene-test: fixtures
-	$(FIXTURE_ENV) $(CARGO) test --profile host -p authkit-host --test hygiene
+	$(FIXTURE_ENV) $(CARGO) test --profile host $(HOST_PACKAGE) --test hygiene
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -268,7 +271,7 @@ spin-test: fixtures $(VENV)/bin/python $(OAUTH_DIR)/node_modules/.package-lock.j
 		AUTHKIT_TEST_HOST=$(SPIN_SERVE); \
 	$(HAVE_SPIN) --version; \
 	$(VENV)/bin/python -m pytest -q -rs tests/spin; \
-	$(CARGO) test --profile host -p authkit-host --test middleware --test attacks; \
+	$(CARGO) test --profile host $(HOST_PACKAGE) --test middleware --test attacks; \
 	$(VENV)/bin/python -m pytest -q tests/python/test_mcp_sdk.py; \
 	$(OAUTH_TESTS)
 

@@ -4,4 +4,4 @@
 # build/attack-catalogue.md.
 .PHONY: attack-test
 attack-test: fixtures
-	$(FIXTURE_ENV) $(CARGO) test --profile host -p authkit-host --test attacks
+	$(FIXTURE_ENV) $(CARGO) test --profile host $(HOST_PACKAGE) --test attacks

@@ -38,7 +38,7 @@ bench:
 # The host's per-request log lines go to $(BENCH_DIR)/load.log.
 bench-load: bench-tools fixtures
 	@mkdir -p $(BENCH_DIR)
-	$(CARGO) build --profile host -p authkit-host --example bench_load
+	$(CARGO) build --profile host $(HOST_PACKAGE) --example bench_load
 	$(HOST_EXAMPLES)/bench_load --oha $(OHA) \
 		--gateway $(EXAMPLE_GATEWAY) --server $(BUILD_DIR)/server-mcp.wasm --peers $(abspath $(BENCH_PEERS)) \
 		--duration $(BENCH_DURATION) --warmup $(BENCH_WARMUP) \
@@ -49,14 +49,14 @@ bench-verify:
 	$(CARGO) bench -p wasmcp-spin-authkit --bench verify
 	$(CARGO) build --release -p wasmcp-spin-authkit --example verify_loop
 	$(CARGO) build --release --target $(WASM_TARGET) -p wasmcp-spin-authkit --example verify_loop
-	$(CARGO) build --profile host -p authkit-host --example bench_verify_wasm
+	$(CARGO) build --profile host $(HOST_PACKAGE) --example bench_verify_wasm
 	$(HOST_EXAMPLES)/bench_verify_wasm --wasm $(VERIFY_LOOP_WASM) \
 		--native $(VERIFY_LOOP_NATIVE) --criterion $(TARGET_DIR)/criterion \
 		--seconds $(BENCH_VERIFY_SECONDS) --out $(BENCH_DIR)/verify.md
 
 bench-instantiate: fixtures
 	@mkdir -p $(BENCH_DIR)
-	$(CARGO) build --profile host -p authkit-host --example bench_instantiate
+	$(CARGO) build --profile host $(HOST_PACKAGE) --example bench_instantiate
 	$(HOST_EXAMPLES)/bench_instantiate --n $(BENCH_INSTANTIATIONS) \
 		--out $(BENCH_DIR)/instantiate.md \
 		"A gateway alone=$(EXAMPLE_GATEWAY)" "B middleware + gateway=$(BUILD_DIR)/server-mcp.wasm"
