@@ -60,6 +60,23 @@ impl Guest for Component {
                 monotonic_clock::subscribe_duration(ms * 1_000_000).block();
                 r#"{"slept":true}"#.to_string()
             }
+            // Arrives at a barrier of `n` requests (a key-value counter) and waits,
+            // polling every 5 ms for at most 20 s, until all `n` have arrived:
+            // only requests that run at the same time can all pass it.
+            "/barrier" => {
+                let bucket = kv::open("default").unwrap();
+                let key = q("key").unwrap();
+                let n = q("n").unwrap().parse().unwrap();
+                atomics::increment(&bucket, &key, 1).unwrap();
+                // Adding 0 reads the counter.
+                let arrived = |bucket: &kv::Bucket| atomics::increment(bucket, &key, 0).unwrap();
+                let mut polls = 0;
+                while arrived(&bucket) < n && polls < 4_000 {
+                    monotonic_clock::subscribe_duration(5_000_000).block();
+                    polls += 1;
+                }
+                format!(r#"{{"arrived":{}}}"#, arrived(&bucket))
+            }
             "/log" => {
                 println!("guest stdout line");
                 eprintln!("guest stderr line");
