@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread;
 use std::time::Duration;
 
@@ -56,6 +56,9 @@ pub struct Canned {
     pub content_type: &'static str,
     pub body: Vec<u8>,
     pub delay: Duration,
+    /// Withheld until [`Idp::release`] (or the end of the test): a server that
+    /// never answers in time, without a clock in the test.
+    pub held: bool,
     /// Extra response headers (e.g. Cache-Control).
     pub headers: Vec<(&'static str, &'static str)>,
 }
@@ -67,15 +70,23 @@ impl Canned {
             content_type: "application/json",
             body: value.to_string().into_bytes(),
             delay: Duration::ZERO,
+            held: false,
             headers: Vec::new(),
         }
     }
+
+    /// This response, withheld until [`Idp::release`].
+    pub fn held(self) -> Self {
+        Self { held: true, ..self }
+    }
+
     pub fn status(status: u16) -> Self {
         Self {
             status,
             content_type: "text/plain",
             body: b"nope".to_vec(),
             delay: Duration::ZERO,
+            held: false,
             headers: Vec::new(),
         }
     }
@@ -87,10 +98,32 @@ struct State {
     hits: HashMap<String, usize>,
 }
 
+/// Opens once: held responses wait for it.
+#[derive(Default)]
+struct Release {
+    open: Mutex<bool>,
+    opened: Condvar,
+}
+
+impl Release {
+    fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+
+    fn wait(&self) {
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            open = self.opened.wait(open).unwrap();
+        }
+    }
+}
+
 /// An HTTP server on 127.0.0.1 serving canned responses by path.
 pub struct Idp {
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
+    release: Arc<Release>,
     stop: Arc<AtomicBool>,
 }
 
@@ -111,19 +144,25 @@ impl Idp {
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (s, st) = (state.clone(), stop.clone());
+        let release = Arc::new(Release::default());
+        let (s, r, st) = (state.clone(), release.clone(), stop.clone());
         thread::spawn(move || {
             for conn in listener.incoming() {
                 if st.load(Ordering::SeqCst) {
                     break;
                 }
                 if let Ok(conn) = conn {
-                    let s = s.clone();
-                    thread::spawn(move || handle(conn, &s));
+                    let (s, r) = (s.clone(), r.clone());
+                    thread::spawn(move || handle(conn, &s, &r));
                 }
             }
         });
-        Self { addr, state, stop }
+        Self {
+            addr,
+            state,
+            release,
+            stop,
+        }
     }
 
     pub fn issuer(&self) -> String {
@@ -142,6 +181,11 @@ impl Idp {
             .insert(path.to_owned(), canned);
     }
 
+    /// Sends every held response (now and from now on).
+    pub fn release(&self) {
+        self.release.open();
+    }
+
     pub fn hits(&self, path: &str) -> usize {
         self.state
             .lock()
@@ -156,11 +200,12 @@ impl Idp {
 impl Drop for Idp {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        self.release.open();
         let _ = TcpStream::connect(self.addr);
     }
 }
 
-fn handle(conn: TcpStream, state: &Mutex<State>) {
+fn handle(conn: TcpStream, state: &Mutex<State>, release: &Release) {
     let mut reader = BufReader::new(conn);
     let mut line = String::new();
     if reader.read_line(&mut line).is_err() {
@@ -183,6 +228,9 @@ fn handle(conn: TcpStream, state: &Mutex<State>) {
             .unwrap_or(Canned::status(404))
     };
     thread::sleep(canned.delay);
+    if canned.held {
+        release.wait();
+    }
     let mut conn = reader.into_inner();
     let extra: String = canned
         .headers
