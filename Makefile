@@ -64,12 +64,12 @@ DEV_ISSUER ?= 127.0.0.1:3001
 
 build: middleware gateways
 
-middleware:
+middleware: wasm-target
 	$(CARGO) build --release --target $(WASM_TARGET) -p wasmcp-spin-authkit -p authkit-keyvalue-guard
 	@$(MAKE) --no-print-directory $(MIDDLEWARE) $(GUARD)
 
 # The shipped artifacts, both through wasm-opt (installed into .tools if absent).
-dist:
+dist: wasm-target
 	$(CARGO) build --release --target $(WASM_TARGET) -p wasmcp-spin-authkit -p authkit-keyvalue-guard
 	@$(MAKE) --no-print-directory $(MIDDLEWARE_OPT) $(GUARD_OPT)
 
@@ -97,7 +97,7 @@ PROXY_GATEWAY        := $(RELEASE_DIR)/proxy_gateway.wasm
 HOSTILE_GATEWAY      := $(RELEASE_DIR)/hostile_gateway.wasm
 HOSTILE_GATEWAY_WASI := $(TARGET_DIR)/hostile-wasi/$(WASM_TARGET)/release/hostile_gateway.wasm
 
-gateways:
+gateways: wasm-target
 	$(CARGO) build --release --target $(WASM_TARGET) -p mcp-gateway -p echo-gateway \
 		-p proxy-gateway -p hostile-gateway
 	$(CARGO) build --release --target $(WASM_TARGET) -p hostile-gateway --no-default-features \
@@ -199,14 +199,17 @@ test: check host-test python-test oauth-test conformance-test spin-test fuzz-smo
 NATIVE_CRATES := -p wasmcp-spin-authkit -p authkit-keyvalue-guard -p mcp-gateway -p echo-gateway \
                  -p proxy-gateway -p hostile-gateway
 
-lint:
+lint: wasm-target
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy $(NATIVE_CRATES) --all-targets -- -D warnings
 	$(CARGO) clippy -p wasmcp-spin-authkit -p authkit-keyvalue-guard -p hostile-gateway \
 		--target $(WASM_TARGET) -- -D warnings
 
+# The attack catalogue runs here against the core, and writes docs/SECURITY.md's
+# table to build/attack-catalogue.md.
 unit-test:
-	$(CARGO) test $(NATIVE_CRATES)
+	@mkdir -p $(BUILD_DIR)
+	AUTHKIT_ATTACK_CATALOGUE=$(abspath $(BUILD_DIR)/attack-catalogue.md) $(CARGO) test $(NATIVE_CRATES)
 
 # Where every test finds the composed servers (`make fixtures`).
 FIXTURE_ENV := \
@@ -216,12 +219,10 @@ FIXTURE_ENV := \
 	AUTHKIT_TEST_SERVER_HOSTILE=$(abspath $(BUILD_DIR)/server-hostile.wasm) \
 	AUTHKIT_TEST_SERVER_UNGUARDED=$(abspath $(SERVER_UNGUARDED)) \
 	AUTHKIT_TEST_MIDDLEWARE=$(abspath $(MIDDLEWARE)) \
-	AUTHKIT_TEST_GUARD=$(abspath $(GUARD)) \
-	AUTHKIT_ATTACK_CATALOGUE=$(abspath $(BUILD_DIR)/attack-catalogue.md)
+	AUTHKIT_TEST_GUARD=$(abspath $(GUARD))
 
 # Every test of the native programs: the development issuer, the wasmtime host, and
-# the composed servers in it (host/tests/*.rs; the attack catalogue also writes
-# docs/SECURITY.md's table to build/attack-catalogue.md).
+# the composed servers in it (host/tests/*.rs).
 host-test: fixtures
 	$(FIXTURE_ENV) $(CARGO) test --profile host -p authkit-dev-issuer $(HOST_PACKAGE)
 	$(CARGO) clippy --profile host -p authkit-dev-issuer $(HOST_PACKAGE) --all-targets -- -D warnings

@@ -44,7 +44,7 @@ bench-load: bench-tools fixtures
 		--duration $(BENCH_DURATION) --warmup $(BENCH_WARMUP) \
 		--out $(BENCH_DIR)/load.md 2> $(BENCH_DIR)/load.log
 
-bench-verify:
+bench-verify: wasm-target
 	@mkdir -p $(BENCH_DIR)
 	$(CARGO) bench -p wasmcp-spin-authkit --bench verify
 	$(CARGO) build --release -p wasmcp-spin-authkit --example verify_loop

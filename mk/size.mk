@@ -16,7 +16,7 @@ SIZE_LIMIT  ?= 607814
 .PHONY: middleware-opt size-check size-report
 
 # Builds with cargo first (the root Makefile's `middleware` target).
-middleware-opt:
+middleware-opt: wasm-target
 	$(CARGO) build --release --target $(WASM_TARGET) -p wasmcp-spin-authkit
 	@$(MAKE) --no-print-directory $(MIDDLEWARE_OPT)
 

@@ -25,8 +25,13 @@ OHA          := $(TOOLS_DIR)/bin/oha
 WASM_TOOLS   := $(shell command -v wasm-tools 2>/dev/null || echo $(TOOLS_DIR)/bin/wasm-tools)
 TWIGGY       := $(shell command -v twiggy 2>/dev/null || echo $(TOOLS_DIR)/bin/twiggy)
 
-.PHONY: tools
+.PHONY: tools wasm-target
 tools: $(WAC)
+
+# rustup installs rust-toolchain.toml's target only with the toolchain itself: on a
+# machine that already has Rust 1.95.0, add it here (a no-op once present).
+wasm-target:
+	@rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 
 # Without its registry client (warg, reqwest, TLS): compositions here name local
 # files only, and the install takes a fraction of the time.

@@ -389,7 +389,7 @@ async function main() {
   );
   const mcpRequests = noToken.requests.filter((r) => r.path.startsWith('/mcp'));
   // 403: the DNS-rebinding scenario's foreign Origin, refused before the token is
-  // looked at (MCP Streamable HTTP: servers MUST validate Origin; issue 11).
+  // looked at (MCP Streamable HTTP: servers MUST validate Origin).
   const foreignOrigin = mcpRequests.filter((r) => r.status === 403).length;
   check(
     'no token: every request was refused (401; 403 for the DNS-rebinding scenario\'s foreign Origin)',
@@ -416,7 +416,7 @@ async function main() {
     `direct [${directResume.requests}], through [${throughResume.requests}]`,
   );
   // The one scenario the middleware may change is DNS-rebinding protection, which
-  // it adds (Origin validation, issue 11): fewer failures through it, never more.
+  // it adds (Origin validation): fewer failures through it, never more.
   const fewerFailures = (n) =>
     (npmThrough.scenarios.get(n)?.failed ?? 0) < (npmDirect.scenarios.get(n)?.failed ?? 0);
   const npmDiff = differences(npmDirect, npmThrough)

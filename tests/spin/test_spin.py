@@ -1,6 +1,6 @@
 """The composed server on Spin itself (`spin up`), where users deploy it.
 
-Issue 11 on Spin: a hostile gateway that forges the middleware's key-value entries
+The trust boundary on Spin: a hostile gateway that forges the middleware's key-value entries
 through every interface Spin gives it (wasi:keyvalue and fermyon:spin/key-value,
 backed by Spin's SQLite store, which outlives restarts) cannot get a token signed
 by an unpublished key accepted; the audience defaults to authkit_resource; foreign
