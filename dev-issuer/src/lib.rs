@@ -212,34 +212,21 @@ fn unix_now() -> u64 {
 async fn run(
     issuer: Arc<Issuer>,
     listener: tokio::net::TcpListener,
-    mut shutdown: oneshot::Receiver<()>,
+    shutdown: oneshot::Receiver<()>,
 ) {
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let issuer = issuer.clone();
-                    connections.spawn(async move {
-                        let service = hyper::service::service_fn(move |req| {
-                            let issuer = issuer.clone();
-                            async move { Ok::<_, Infallible>(handle(&issuer, req).await) }
-                        });
-                        let _ = http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
-                    });
-                }
-                Err(e) => {
-                    eprintln!("[dev-issuer] accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+    background::accept_until(listener, shutdown, Duration::ZERO, move |stream, _| {
+        let issuer = issuer.clone();
+        async move {
+            let service = hyper::service::service_fn(move |req| {
+                let issuer = issuer.clone();
+                async move { Ok::<_, Infallible>(handle(&issuer, req).await) }
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         }
-    }
-    connections.abort_all();
+    })
+    .await;
 }
 
 fn request<'a>(parts: &'a http::request::Parts, body: &'a [u8]) -> Request<'a> {

@@ -813,7 +813,6 @@ fn raw(addr: SocketAddr, request_line: &str, headers: &[(&str, &str)], body: &[u
         status,
         headers,
         body: bytes[end + 4..].to_vec(),
-        chunk_times: vec![],
     }
 }
 

@@ -18,6 +18,7 @@
 //! # anyhow::Ok(())
 //! ```
 
+mod clock;
 mod config_store;
 mod keyvalue;
 mod outbound;
@@ -38,6 +39,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
+pub use clock::WallClock;
 pub use keyvalue::KeyValueData;
 
 use keyvalue::KeyValueCtx;
@@ -57,6 +59,8 @@ pub struct HostConfig {
     pub key_value_stores: Vec<String>,
     /// Spin's `allowed_outbound_hosts`; `None` allows every outgoing request.
     pub allowed_outbound_hosts: Option<Vec<String>>,
+    /// The guests' wall clock (the system's unless a test moves it).
+    pub wall_clock: WallClock,
 }
 
 impl Default for HostConfig {
@@ -65,6 +69,7 @@ impl Default for HostConfig {
             variables: BTreeMap::new(),
             key_value_stores: vec!["default".to_string()],
             allowed_outbound_hosts: None,
+            wall_clock: WallClock::default(),
         }
     }
 }
@@ -88,6 +93,12 @@ impl HostConfig {
         patterns: impl IntoIterator<Item = S>,
     ) -> Self {
         self.allowed_outbound_hosts = Some(patterns.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Guests read the time from `clock` (tests move it instead of sleeping).
+    pub fn with_wall_clock(mut self, clock: WallClock) -> Self {
+        self.wall_clock = clock;
         self
     }
 }
@@ -206,6 +217,7 @@ impl Host {
                 granted: config.key_value_stores.into(),
             },
             outbound,
+            wall_clock: config.wall_clock,
             addr,
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -248,6 +260,7 @@ impl Host {
                 granted: Vec::<String>::new().into(),
             },
             outbound: OutboundPolicy::new(None)?,
+            wall_clock: WallClock::default(),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         };
         let runtime = tokio::runtime::Builder::new_current_thread()

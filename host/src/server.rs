@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use authkit_dev_issuer::background::accept_until;
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE, HOST};
 use http::{Response, StatusCode};
@@ -81,6 +82,7 @@ pub(crate) struct Server {
     pub(crate) variables: Variables,
     pub(crate) keyvalue: KeyValueCtx,
     pub(crate) outbound: OutboundPolicy,
+    pub(crate) wall_clock: crate::WallClock,
     pub(crate) addr: SocketAddr,
 }
 
@@ -92,6 +94,7 @@ impl Server {
         let wasi = WasiCtxBuilder::new()
             .inherit_stdout()
             .inherit_stderr()
+            .wall_clock(self.wall_clock.clone())
             .build();
         let state = RequestState {
             table: ResourceTable::new(),
@@ -109,30 +112,10 @@ impl Server {
     pub(crate) async fn run(
         self: Arc<Self>,
         listener: TcpListener,
-        mut shutdown: oneshot::Receiver<()>,
+        shutdown: oneshot::Receiver<()>,
     ) {
-        let mut connections = tokio::task::JoinSet::new();
-        loop {
-            tokio::select! {
-                _ = &mut shutdown => break,
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, client)) => {
-                        let server = self.clone();
-                        connections.spawn(async move { server.serve_connection(stream, client).await });
-                    }
-                    // E.g. out of file descriptors: keep serving, don't spin.
-                    Err(e) => {
-                        eprintln!("accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                },
-                // Reap finished connections so the set does not grow forever.
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            }
-        }
-        drop(listener);
-        let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
-            while connections.join_next().await.is_some() {}
+        accept_until(listener, shutdown, SHUTDOWN_GRACE, move |stream, client| {
+            self.clone().serve_connection(stream, client)
         })
         .await;
     }

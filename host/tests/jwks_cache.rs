@@ -8,7 +8,7 @@ mod authkit;
 use authkit::client::post_json;
 use authkit::idp::{self, keys, Canned, Idp, AUDIENCE};
 use authkit::{loopback, mcp_server};
-use authkit_host::{HostConfig, RunningServer};
+use authkit_host::{HostConfig, RunningServer, WallClock};
 use jwt_simple::prelude::*;
 use serde_json::json;
 
@@ -16,6 +16,13 @@ const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","param
 
 /// With `authkit_audience` set unless `vars` says what the audience is.
 fn start(vars: &[(&str, String)], stores: &[&str]) -> RunningServer {
+    mcp_server()
+        .host()
+        .serve(config(vars, stores), loopback())
+        .unwrap()
+}
+
+fn config(vars: &[(&str, String)], stores: &[&str]) -> HostConfig {
     let mut config =
         HostConfig::default().with_key_value_stores(stores.iter().map(|s| s.to_string()));
     if !vars
@@ -27,7 +34,7 @@ fn start(vars: &[(&str, String)], stores: &[&str]) -> RunningServer {
     for (name, value) in vars {
         config = config.with_variable(*name, value.clone());
     }
-    mcp_server().host().serve(config, loopback()).unwrap()
+    config
 }
 
 fn server_for(idp: &Idp, jwks_path: &str) -> RunningServer {
@@ -402,19 +409,21 @@ fn scopes_audiences_and_server_metadata() {
 #[test]
 fn remembered_signatures_still_expire() {
     let idp = Idp::start();
-    let server = start(
-        &[
-            ("authkit_issuer", idp.issuer()),
-            ("authkit_jwks_uri", idp.url("/jwks")),
-            ("authkit_audience", AUDIENCE.to_owned()),
-            ("authkit_leeway_seconds", "0".to_owned()),
-        ],
-        &["default"],
-    );
-    let short = Claims::create(jwt_simple::prelude::Duration::from_secs(2))
-        .with_issuer(idp.issuer())
-        .with_audience(AUDIENCE);
-    let token = keys().rsa.sign(short).unwrap();
+    let clock = WallClock::default();
+    let vars = [
+        ("authkit_issuer", idp.issuer()),
+        ("authkit_jwks_uri", idp.url("/jwks")),
+        ("authkit_audience", AUDIENCE.to_owned()),
+        ("authkit_leeway_seconds", "0".to_owned()),
+    ];
+    let server = mcp_server()
+        .host()
+        .serve(
+            config(&vars, &["default"]).with_wall_clock(clock.clone()),
+            loopback(),
+        )
+        .unwrap();
+    let token = keys().rsa.sign(idp::claims(&idp.issuer())).unwrap();
     assert_eq!(status(&server, &token), 200);
     let remembered = server
         .key_value()
@@ -425,11 +434,12 @@ fn remembered_signatures_still_expire() {
     assert_eq!(remembered, 1, "one signature check recorded");
     assert_eq!(status(&server, &token), 200);
 
-    std::thread::sleep(std::time::Duration::from_millis(3100));
+    // The token lives 300 s; the server's clock moves past its expiry.
+    clock.advance(std::time::Duration::from_secs(301));
     assert_eq!(status(&server, &token), 401, "expired despite the record");
 }
 
-/// Issue 11: a provider that is down is not hammered: unauthenticated requests
+/// A provider that is down is not hammered: unauthenticated requests
 /// for the issuer's metadata cost one round of discovery, then nothing for 10 s.
 #[test]
 fn failed_discovery_is_remembered() {
@@ -454,7 +464,7 @@ fn failed_discovery_is_remembered() {
     );
 }
 
-/// Issue 11: all fetches of one request share one 10 s deadline: discovery's
+/// All fetches of one request share one 10 s deadline: discovery's
 /// first candidate hanging past it leaves no time for the second (before: 10 s
 /// each, up to 40 s in all).
 #[test]
@@ -474,7 +484,7 @@ fn one_deadline_for_all_fetches_of_a_request() {
     idp.release();
 }
 
-/// Issue 11: the kid-miss refresh cooldown holds under concurrency: 16 clients
+/// The kid-miss refresh cooldown holds under concurrency: 16 clients
 /// sending unknown kids at once, 20 each, cause one refetch.
 #[test]
 fn concurrent_unknown_kids_cause_one_refetch() {

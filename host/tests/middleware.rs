@@ -439,17 +439,64 @@ fn gateway_responses_come_back_unchanged_and_streamed() {
         .enumerate()
         .all(|(i, b)| *b == (i % 251) as u8));
 
-    let sse = get(server.addr(), "/stream?n=5&delay_ms=300", &h);
+    let sse = get(server.addr(), "/stream?n=5&delay_ms=0", &h);
     assert_eq!(sse.status, 200);
     assert_eq!(sse.header("content-type"), Some("text/event-stream"));
     assert_eq!(sse.text().matches("data: ").count(), 5);
-    let first = sse.chunk_times.first().copied().unwrap();
-    let last = sse.chunk_times.last().copied().unwrap();
+
+    // Streamed both ways, in lock step: the client sends the next piece of the
+    // body only after the gateway's event for the previous one came back. A
+    // middleware that buffered either body would never let the first event out.
+    let pieces = ["ping 1", "ping 2", "ping 3"];
+    let body = relay_in_lock_step(server.addr(), &auth, &pieces);
+    assert_eq!(body, "data: ping 1\n\ndata: ping 2\n\ndata: ping 3\n\n");
+}
+
+/// `POST /relay` with a chunked body sent one piece per gateway event; returns
+/// the response body. (The read timeout only guards against a hang.)
+fn relay_in_lock_step(addr: std::net::SocketAddr, auth: &str, pieces: &[&str]) -> String {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    write!(
+        conn,
+        "POST /relay HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {auth}\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut received = Vec::new();
+    for piece in pieces {
+        write!(conn, "{:x}\r\n{piece}\r\n", piece.len()).unwrap();
+        let event = format!("data: {piece}\n\n");
+        while !String::from_utf8_lossy(&received).contains(&event) {
+            let mut buf = [0u8; 4096];
+            let n = conn.read(&mut buf).unwrap();
+            assert!(n > 0, "closed before {piece:?} came back");
+            received.extend_from_slice(&buf[..n]);
+        }
+    }
+    conn.write_all(b"0\r\n\r\n").unwrap();
+    conn.read_to_end(&mut received).unwrap();
+    let text = String::from_utf8_lossy(&received);
+    let (head, mut chunked) = text.split_once("\r\n\r\n").expect("a response head");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(
-        last - first >= Duration::from_millis(900),
-        "events arrive as written: {:?}",
-        sse.chunk_times
+        head.to_ascii_lowercase()
+            .contains("content-type: text/event-stream"),
+        "{head}"
     );
+    // Undo the chunked transfer coding (RFC 9112 §7.1).
+    let mut body = String::new();
+    while let Some((size, rest)) = chunked.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
+        if size == 0 {
+            break;
+        }
+        body.push_str(&rest[..size]);
+        chunked = &rest[size + 2..];
+    }
+    body
 }
 
 #[test]

@@ -23,6 +23,10 @@ pub enum Route {
     /// `/big?bytes=N[&content_length=1]`: N pattern bytes, written in chunks; with a
     /// `content-length` header only when asked (chunked otherwise).
     Big { bytes: u64, content_length: bool },
+    /// `/relay`: each piece of the request body, as soon as it arrives, goes back
+    /// as one server-sent event (both directions stream, in lock step with the
+    /// client).
+    Relay,
 }
 
 /// Picks the route for `path_with_query`; `Err` is a message for a 400.
@@ -35,6 +39,7 @@ pub fn route(path_with_query: &str) -> Result<Route, String> {
             n: query_number(query, "n", 3)?.min(MAX_STREAM_EVENTS.into()) as u32,
             delay_ms: query_number(query, "delay_ms", 50)?.min(MAX_STREAM_DELAY_MS),
         }),
+        "/relay" => Ok(Route::Relay),
         "/big" => Ok(Route::Big {
             bytes: query_number(query, "bytes", 1024 * 1024)?.min(MAX_BIG_BYTES),
             content_length: query_number(query, "content_length", 0)? != 0,
@@ -72,6 +77,11 @@ pub fn status_forbids_body(status: u16) -> bool {
 /// One `/stream` event, numbered from 0.
 pub fn sse_event(i: u32) -> String {
     format!("id: {i}\ndata: {{\"i\":{i}}}\n\n")
+}
+
+/// A `/relay` event carrying one piece of the request body.
+pub fn relay_event(piece: &[u8]) -> String {
+    format!("data: {}\n\n", String::from_utf8_lossy(piece))
 }
 
 /// `/big` content: byte `offset + k` of the body is `(offset + k) % 251`.
@@ -156,6 +166,8 @@ mod tests {
         assert_eq!(route("/"), Ok(Route::Echo));
         assert_eq!(route("/mcp?x=1"), Ok(Route::Echo));
         assert_eq!(route("/streaming"), Ok(Route::Echo));
+        assert_eq!(route("/relay"), Ok(Route::Relay));
+        assert_eq!(relay_event(b"ping 1"), "data: ping 1\n\n");
         assert_eq!(route("/stream"), Ok(Route::Stream { n: 3, delay_ms: 50 }));
         assert_eq!(
             route("/stream?n=5&delay_ms=0"),

@@ -7,6 +7,8 @@
 //!   authority, headers in order, body as base64);
 //! - `/stream?n=N&delay_ms=D`: `text/event-stream`, N events flushed one by one, D ms
 //!   apart (defaults 3 and 50; at most 1000 events);
+//! - `/relay`: `text/event-stream`; each piece of the request body goes back as one
+//!   event as soon as it is read (proves both directions stream, without a clock);
 //! - `/status/CODE`: that status, body `status CODE`, header `x-echo: yes`;
 //! - `/big?bytes=N[&content_length=1]`: N bytes (`i % 251`) written in chunks, at most
 //!   16 MiB.
@@ -34,6 +36,7 @@ mod component {
             match echo::route(path_with_query.as_deref().unwrap_or("/")) {
                 Ok(Route::Echo) => echo_request(request, response_out),
                 Ok(Route::Stream { n, delay_ms }) => stream(n, delay_ms, response_out),
+                Ok(Route::Relay) => relay(request, response_out),
                 Ok(Route::Status(code)) => status(code, response_out),
                 Ok(Route::Big {
                     bytes,
@@ -96,6 +99,27 @@ mod component {
                 .is_err()
             {
                 return; // The client went away.
+            }
+        }
+        finish(body, out);
+    }
+
+    fn relay(request: IncomingRequest, response_out: ResponseOutparam) {
+        let Ok(incoming) = request.consume() else {
+            return send_text(400, &[], b"no request body", response_out);
+        };
+        let Ok(input) = incoming.stream() else {
+            return send_text(400, &[], b"no request body", response_out);
+        };
+        let (body, out) = start(200, &[("content-type", "text/event-stream")], response_out);
+        // Blocks until the client sends the next piece, which it does only after
+        // reading the previous event: nothing here may wait for the whole body.
+        while let Ok(piece) = input.blocking_read(64 * 1024) {
+            if out
+                .blocking_write_and_flush(echo::relay_event(&piece).as_bytes())
+                .is_err()
+            {
+                return;
             }
         }
         finish(body, out);

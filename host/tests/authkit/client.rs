@@ -3,15 +3,13 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(Debug)]
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
-    /// When each body chunk (chunked encoding) arrived, from the request start.
-    pub chunk_times: Vec<Duration>,
 }
 
 impl Response {
@@ -41,7 +39,6 @@ pub fn send(
     headers: &[(&str, &[u8])],
     body: &[u8],
 ) -> Response {
-    let started = Instant::now();
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
@@ -57,7 +54,7 @@ pub fn send(
     head.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
     stream.write_all(&head).unwrap();
     stream.write_all(body).unwrap();
-    read_response(BufReader::new(stream), started)
+    read_response(BufReader::new(stream))
 }
 
 pub fn get(addr: SocketAddr, target: &str, headers: &[(&str, &[u8])]) -> Response {
@@ -76,7 +73,7 @@ pub fn post_json(addr: SocketAddr, target: &str, token: Option<&str>, body: &str
     send(addr, "POST", target, &headers, body.as_bytes())
 }
 
-fn read_response(mut reader: BufReader<TcpStream>, started: Instant) -> Response {
+fn read_response(mut reader: BufReader<TcpStream>) -> Response {
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
     let status = line
@@ -99,7 +96,6 @@ fn read_response(mut reader: BufReader<TcpStream>, started: Instant) -> Response
         k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
     });
     let mut body = Vec::new();
-    let mut chunk_times = Vec::new();
     if chunked {
         loop {
             line.clear();
@@ -111,7 +107,6 @@ fn read_response(mut reader: BufReader<TcpStream>, started: Instant) -> Response
             }
             let mut chunk = vec![0; size + 2];
             reader.read_exact(&mut chunk).unwrap();
-            chunk_times.push(started.elapsed());
             body.extend_from_slice(&chunk[..size]);
         }
     } else {
@@ -121,6 +116,5 @@ fn read_response(mut reader: BufReader<TcpStream>, started: Instant) -> Response
         status,
         headers,
         body,
-        chunk_times,
     }
 }
