@@ -1,4 +1,4 @@
-//! The shipped Spin manifests (issue 11 part 4): the production `spin.toml` grants
+//! The shipped Spin manifests: the production `spin.toml` grants
 //! no loopback outbound host and requires `authkit_resource`; local development
 //! gets both from `spin.dev.toml`, which says it is not for deployment. Both pass
 //! every `authkit_*` variable they declare to the component.

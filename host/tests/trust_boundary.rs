@@ -1,4 +1,4 @@
-//! The wrapped gateway is not trusted (issue 11): a hostile gateway
+//! The wrapped gateway is not trusted: a hostile gateway
 //! (examples/hostile-gateway) that, on every request it gets, writes every key
 //! shape the middleware keeps (forged JWKS entries and timestamps, attempt
 //! records, remembered signature checks for the attacker's token, garbage) into
