@@ -1,7 +1,5 @@
 //! Keys and tokens for unit tests: jwt-simple mints, the core verifies.
 
-use std::sync::OnceLock;
-
 use jwt_simple::prelude::*;
 use serde_json::{json, Value};
 
@@ -13,29 +11,10 @@ pub const AUDIENCE: &str = "https://mcp.test/mcp";
 /// A fixed "now" for deterministic time checks.
 pub const NOW: u64 = 1_800_000_000;
 
-pub struct Keys {
-    pub rsa: RS256KeyPair,
-    pub rsa_other: RS256KeyPair,
-    pub es256: ES256KeyPair,
-    pub es384: ES384KeyPair,
-    pub ed25519: Ed25519KeyPair,
-}
-
-/// Generated once per test binary (RSA generation is the slow part).
-pub fn keys() -> &'static Keys {
-    static KEYS: OnceLock<Keys> = OnceLock::new();
-    KEYS.get_or_init(|| Keys {
-        rsa: RS256KeyPair::generate(2048).unwrap().with_key_id("rsa-1"),
-        rsa_other: RS256KeyPair::generate(2048).unwrap().with_key_id("rsa-1"),
-        es256: ES256KeyPair::generate().with_key_id("ec-256"),
-        es384: ES384KeyPair::generate().with_key_id("ec-384"),
-        ed25519: Ed25519KeyPair::generate().with_key_id("ed-1"),
-    })
-}
-
-pub fn b64(bytes: &[u8]) -> String {
-    Base64UrlSafeNoPadding::encode_to_string(bytes).unwrap()
-}
+// The keys are those of the integration tests (one definition of the test issuer).
+#[path = "../tests/support/tokens.rs"]
+mod tokens;
+pub use tokens::{b64, keys};
 
 /// RSA public JWK built from components, with optional `alg`.
 pub fn rsa_jwk(kp: &RS256KeyPair, kid: &str, alg: Option<&str>) -> Value {
@@ -62,7 +41,7 @@ pub fn jwks_value() -> Value {
     let k = keys();
     json!({"keys": [
         rsa_jwk(&k.rsa, "rsa-1", Some("RS256")),
-        ec_jwk(&k.es256.public_key().public_key().to_bytes_uncompressed(), "P-256", "ec-256"),
+        ec_jwk(&k.es256.public_key().public_key().to_bytes_uncompressed(), "P-256", "ec-1"),
         ec_jwk(&k.es384.public_key().public_key().to_bytes_uncompressed(), "P-384", "ec-384"),
         ed_jwk(&k.ed25519, "ed-1"),
     ]})

@@ -45,6 +45,16 @@ fn config() -> Result<Config, ConfigError> {
     })
 }
 
+/// `POST /mcp` with these `Authorization` values, keys from [`FakeKeys::ok`].
+fn post_mcp(authorization: &[Vec<u8>], config: &Result<Config, ConfigError>) -> Decision {
+    decide(
+        &req("POST", "/mcp", authorization),
+        config,
+        &mut FakeKeys::ok(),
+        ts::NOW,
+    )
+}
+
 fn req<'a>(method: &'a str, path: &'a str, authorization: &'a [Vec<u8>]) -> RequestParts<'a> {
     RequestParts {
         method,
@@ -100,15 +110,7 @@ fn scheme_is_case_insensitive_and_whitespace_tolerated() {
         format!("BeArEr\t{token}"),
     ] {
         let auth = vec![value.into_bytes()];
-        assert_eq!(
-            decide(
-                &req("POST", "/mcp", &auth),
-                &config(),
-                &mut FakeKeys::ok(),
-                ts::NOW
-            ),
-            Decision::Forward
-        );
+        assert_eq!(post_mcp(&auth, &config()), Decision::Forward);
     }
 }
 
@@ -136,12 +138,7 @@ fn missing_token_gets_a_challenge_without_error_code_or_key_fetch() {
 #[test]
 fn other_schemes_are_treated_as_missing_credentials() {
     let auth = vec![b"Basic dXNlcjpwYXNz".to_vec()];
-    let r = respond(decide(
-        &req("POST", "/mcp", &auth),
-        &config(),
-        &mut FakeKeys::ok(),
-        ts::NOW,
-    ));
+    let r = respond(post_mcp(&auth, &config()));
     assert_eq!(r.status, 401);
     assert!(!r.header("www-authenticate").unwrap().contains("error="));
 }
@@ -157,12 +154,7 @@ fn malformed_bearer_values() {
         b"Bearertoken",
     ] {
         let auth = vec![value.to_vec()];
-        let r = respond(decide(
-            &req("POST", "/mcp", &auth),
-            &config(),
-            &mut FakeKeys::ok(),
-            ts::NOW,
-        ));
+        let r = respond(post_mcp(&auth, &config()));
         assert_eq!(r.status, 401, "{value:?}");
         let challenge = r.header("www-authenticate").unwrap();
         assert!(challenge.is_ascii());
@@ -172,12 +164,7 @@ fn malformed_bearer_values() {
 #[test]
 fn invalid_token_challenge_names_the_reason() {
     let auth = bearer("garbage");
-    let r = respond(decide(
-        &req("POST", "/mcp", &auth),
-        &config(),
-        &mut FakeKeys::ok(),
-        ts::NOW,
-    ));
+    let r = respond(post_mcp(&auth, &config()));
     assert_eq!(r.status, 401);
     assert_eq!(
         r.header("www-authenticate").unwrap(),
@@ -196,12 +183,7 @@ fn two_authorization_headers_are_a_bad_request() {
         format!("Bearer {token}").into_bytes(),
         format!("Bearer {token}").into_bytes(),
     ];
-    let r = respond(decide(
-        &req("POST", "/mcp", &auth),
-        &config(),
-        &mut FakeKeys::ok(),
-        ts::NOW,
-    ));
+    let r = respond(post_mcp(&auth, &config()));
     assert_eq!(r.status, 400);
     assert!(r
         .header("www-authenticate")
@@ -422,12 +404,7 @@ fn missing_scopes_are_a_403_step_up_challenge() {
         json!({"scope": "mcp:read", "scp": ["mcp:write"]}),
     ] {
         let auth = bearer(&scoped_token(claims.clone()));
-        let r = respond(decide(
-            &req("POST", "/mcp", &auth),
-            &cfg,
-            &mut FakeKeys::ok(),
-            ts::NOW,
-        ));
+        let r = respond(post_mcp(&auth, &cfg));
         assert_eq!(r.status, 403, "{claims}");
         assert_eq!(
             r.header("www-authenticate").unwrap(),
@@ -441,29 +418,11 @@ fn missing_scopes_are_a_403_step_up_challenge() {
         json!({"scp": "mcp:read mcp:write"}),
     ] {
         let auth = bearer(&scoped_token(claims.clone()));
-        assert_eq!(
-            decide(
-                &req("POST", "/mcp", &auth),
-                &cfg,
-                &mut FakeKeys::ok(),
-                ts::NOW
-            ),
-            Decision::Forward,
-            "{claims}"
-        );
+        assert_eq!(post_mcp(&auth, &cfg), Decision::Forward, "{claims}");
     }
     // Scopes never turn an invalid token into a 403.
     let auth = bearer("garbage");
-    assert_eq!(
-        respond(decide(
-            &req("POST", "/mcp", &auth),
-            &cfg,
-            &mut FakeKeys::ok(),
-            ts::NOW
-        ))
-        .status,
-        401
-    );
+    assert_eq!(respond(post_mcp(&auth, &cfg)).status, 401);
     // The metadata advertises them.
     let meta = respond(decide(
         &req("GET", "/.well-known/oauth-protected-resource/mcp", &[]),
@@ -481,22 +440,9 @@ fn missing_scopes_are_a_403_step_up_challenge() {
 fn several_audiences_any_one_matches() {
     let cfg = config_with(&[(var::AUDIENCE, "https://a.example/mcp, https://mcp.test/mcp")]);
     let auth = bearer(&valid_token());
-    assert_eq!(
-        decide(
-            &req("POST", "/mcp", &auth),
-            &cfg,
-            &mut FakeKeys::ok(),
-            ts::NOW
-        ),
-        Decision::Forward
-    );
+    assert_eq!(post_mcp(&auth, &cfg), Decision::Forward);
     let cfg = config_with(&[(var::AUDIENCE, "https://a.example/mcp,https://b.example/mcp")]);
-    let r = respond(decide(
-        &req("POST", "/mcp", &auth),
-        &cfg,
-        &mut FakeKeys::ok(),
-        ts::NOW,
-    ));
+    let r = respond(post_mcp(&auth, &cfg));
     assert_eq!(body(&r)["error_description"], "Invalid token audience");
 }
 
@@ -504,12 +450,7 @@ fn several_audiences_any_one_matches() {
 fn algorithms_and_leeway_are_configurable() {
     let auth = bearer(&keys().es256.sign(ts::claims(json!({}))).unwrap());
     let rsa_only = config_with(&[(var::ALGORITHMS, "RS256")]);
-    let r = respond(decide(
-        &req("POST", "/mcp", &auth),
-        &rsa_only,
-        &mut FakeKeys::ok(),
-        ts::NOW,
-    ));
+    let r = respond(post_mcp(&auth, &rsa_only));
     assert_eq!(body(&r)["error_description"], "Unsupported token algorithm");
     let auth = bearer(
         &keys()
@@ -517,22 +458,9 @@ fn algorithms_and_leeway_are_configurable() {
             .sign(ts::claims(json!({"exp": ts::NOW - 30})))
             .unwrap(),
     );
-    assert_eq!(
-        decide(
-            &req("POST", "/mcp", &auth),
-            &config(),
-            &mut FakeKeys::ok(),
-            ts::NOW
-        ),
-        Decision::Forward
-    );
+    assert_eq!(post_mcp(&auth, &config()), Decision::Forward);
     let strict = config_with(&[(var::LEEWAY_SECONDS, "0")]);
-    let r = respond(decide(
-        &req("POST", "/mcp", &auth),
-        &strict,
-        &mut FakeKeys::ok(),
-        ts::NOW,
-    ));
+    let r = respond(post_mcp(&auth, &strict));
     assert_eq!(body(&r)["error_description"], "Token has expired");
 }
 

@@ -1,6 +1,10 @@
 //! The test issuer's signing keys, its public JWKS and the tokens and claims it
-//! mints: shared by the host's end-to-end tests (through `authkit::idp`) and the
-//! middleware crate's native attack-catalogue test.
+//! mints: shared by the host's end-to-end tests (through `authkit::idp`), the
+//! middleware crate's native attack-catalogue test and its unit tests
+//! (`test_support`).
+
+// Each user takes part of it.
+#![allow(dead_code)]
 
 use std::sync::OnceLock;
 
@@ -15,15 +19,19 @@ pub struct Keys {
     /// Another RSA key published under the same kid nowhere: signs "other key" tokens.
     pub rsa_other: RS256KeyPair,
     pub es256: ES256KeyPair,
+    /// Published by the unit tests' key sets only.
+    pub es384: ES384KeyPair,
     pub ed25519: Ed25519KeyPair,
 }
 
+/// Generated once per test binary (RSA generation is the slow part).
 pub fn keys() -> &'static Keys {
     static KEYS: OnceLock<Keys> = OnceLock::new();
     KEYS.get_or_init(|| Keys {
         rsa: RS256KeyPair::generate(2048).unwrap().with_key_id("rsa-1"),
         rsa_other: RS256KeyPair::generate(2048).unwrap().with_key_id("rsa-1"),
         es256: ES256KeyPair::generate().with_key_id("ec-1"),
+        es384: ES384KeyPair::generate().with_key_id("ec-384"),
         ed25519: Ed25519KeyPair::generate().with_key_id("ed-1"),
     })
 }
