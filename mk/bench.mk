@@ -4,7 +4,8 @@
 #
 #   make bench               everything below, then the summary
 #   make bench-load          oha against the local host: A gateway alone, B RS256,
-#                            C ES256/EdDSA, D bad signature, and bench/peers/<name>/
+#                            C ES256/EdDSA, D bad signature; A, B, D on `spin up`
+#                            when a Spin CLI is found; and bench/peers/<name>/
 #   make bench-verify        signature verification: Criterion (native) vs the same
 #                            loop in a wasm32-wasip2 component under wasmtime
 #   make bench-instantiate   Store + instantiation per request, gateway vs composed
@@ -39,8 +40,10 @@ bench:
 bench-load: bench-tools fixtures
 	@mkdir -p $(BENCH_DIR)
 	$(CARGO) build --profile host $(HOST_PACKAGE) --example bench_load
-	$(HOST_EXAMPLES)/bench_load --oha $(OHA) \
+	@[ -n "$(HAVE_SPIN)" ] || echo "== bench-load: the Spin cases are SKIPPED: no Spin CLI (DEVELOPERS.md builds it)"
+	AUTHKIT_TEST_SPIN=$(HAVE_SPIN) $(HOST_EXAMPLES)/bench_load --oha $(OHA) \
 		--gateway $(EXAMPLE_GATEWAY) --server $(BUILD_DIR)/server-mcp.wasm --peers $(abspath $(BENCH_PEERS)) \
+		$(if $(HAVE_SPIN),--spin-serve $(SPIN_SERVE)) \
 		--duration $(BENCH_DURATION) --warmup $(BENCH_WARMUP) \
 		--out $(BENCH_DIR)/load.md 2> $(BENCH_DIR)/load.log
 

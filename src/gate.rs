@@ -140,11 +140,12 @@ fn answer(
         return Some(server_metadata(req.method, config, keys));
     }
 
-    let challenge = Challenge {
-        resource_metadata: metadata::metadata_url(config, &origin, &path),
-        scope: (!config.required_scopes.is_empty()).then(|| config.required_scopes.join(" ")),
-    };
+    // The challenge is built only for a refusal: an accepted request pays nothing.
     let reject = |rejection| {
+        let challenge = Challenge {
+            resource_metadata: metadata::metadata_url(config, &origin, &path),
+            scope: (!config.required_scopes.is_empty()).then(|| config.required_scopes.join(" ")),
+        };
         let answer = Refusal::Bearer(rejection, challenge).into();
         Some(built_from_request(answer, config))
     };

@@ -6,7 +6,7 @@
 //!   # = cargo run --profile host -p authkit-host --example bench_load -- \
 //!   #     --oha .tools/bin/oha --gateway target/wasm32-wasip2/release/mcp_gateway.wasm \
 //!   #     --server build/server-mcp.wasm [--peers bench/peers] [--duration 10] \
-//!   #     [--warmup 2] [--out build/bench/load.md]
+//!   #     [--warmup 2] [--spin-serve tests/spin/spin-serve] [--out build/bench/load.md]
 //!
 //! Cases, each at concurrency 1 and 16 (a warm-up run, then a timed run):
 //! - A: the gateway alone, no token;
@@ -14,6 +14,9 @@
 //!   served on 127.0.0.1 by this process);
 //! - C: as B with ES256 and with EdDSA tokens;
 //! - D: as B with a token whose signature does not verify (every answer a 401);
+//! - on Spin, with `--spin-serve tests/spin/spin-serve` (`make bench-load` passes it
+//!   when a Spin CLI is found): A, B and D again under `spin up` (its SQLite
+//!   key-value store, its instance handling), the same gateway and server files;
 //! - peers: for each bench/peers/<name>/: `install` (non-zero: skipped), then `run`
 //!   with PORT, JWKS_URI, ISSUER, AUDIENCE in the environment, loaded like B, then
 //!   its process group is stopped.
@@ -34,6 +37,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use authkit::client;
 use authkit::idp::{keys, Idp};
+use authkit::SpinServer;
 use authkit_host::{Host, HostConfig, RunningServer};
 use jwt_simple::prelude::*;
 use serde_json::Value;
@@ -49,6 +53,8 @@ struct Options {
     gateway: String,
     server: String,
     peers: Option<PathBuf>,
+    /// tests/spin/spin-serve: also load the cases on `spin up`.
+    spin_serve: Option<PathBuf>,
     duration: u64,
     warmup: u64,
     out: Option<String>,
@@ -120,6 +126,11 @@ fn main() -> anyhow::Result<()> {
         drop(server);
     }
 
+    // A, B and D on Spin: what users deploy on.
+    if let Some(shim) = &opts.spin_serve {
+        rows.extend(bench_spin(&opts, shim.as_os_str(), &issuer, &jwks_uri)?);
+    }
+
     // Peers: the same load, the same issuer and keys.
     let mut peer_notes = Vec::new();
     let names = peer_names(opts.peers.as_deref());
@@ -151,6 +162,7 @@ fn parse_args() -> anyhow::Result<Options> {
         gateway: "target/wasm32-wasip2/release/mcp_gateway.wasm".into(),
         server: "build/server-mcp.wasm".into(),
         peers: None,
+        spin_serve: None,
         duration: 10,
         warmup: 2,
         out: None,
@@ -163,6 +175,7 @@ fn parse_args() -> anyhow::Result<Options> {
             "--gateway" => opts.gateway = value()?,
             "--server" => opts.server = value()?,
             "--peers" => opts.peers = Some(value()?.into()),
+            "--spin-serve" => opts.spin_serve = Some(value()?.into()),
             "--duration" => opts.duration = value()?.parse()?,
             "--warmup" => opts.warmup = value()?.parse()?,
             "--out" => opts.out = Some(value()?),
@@ -170,6 +183,48 @@ fn parse_args() -> anyhow::Result<Options> {
         }
     }
     Ok(opts)
+}
+
+/// Cases A, B and D under `spin up` (tests/spin/spin-serve writes the manifest:
+/// the `default` key-value store, the variables, any outbound host).
+fn bench_spin(
+    opts: &Options,
+    shim: &std::ffi::OsStr,
+    issuer: &str,
+    jwks_uri: &str,
+) -> anyhow::Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    {
+        let gateway = SpinServer::start(shim, Path::new(&opts.gateway), &[]);
+        let url = format!("{}/mcp", gateway.url());
+        for c in CONCURRENCY {
+            rows.push(load(opts, "A gateway alone (Spin)", c, &url, None, 200));
+        }
+    }
+    // The port is Spin's to pick, so the audience is a fixed name, not the URL.
+    let audience = "https://mcp.bench.example/mcp";
+    let vars = [
+        ("authkit_issuer", issuer),
+        ("authkit_jwks_uri", jwks_uri),
+        ("authkit_audience", audience),
+    ];
+    let server = SpinServer::start(shim, Path::new(&opts.server), &vars);
+    let url = format!("{}/mcp", server.url());
+    let k = keys();
+    let cases = [
+        ("B RS256 (Spin)", k.rsa.sign(claims(issuer, audience))?, 200),
+        (
+            "D bad signature (401) (Spin)",
+            k.rsa_other.sign(claims(issuer, audience))?,
+            401,
+        ),
+    ];
+    for (name, token, status) in &cases {
+        for c in CONCURRENCY {
+            rows.push(load(opts, name, c, &url, Some(token), *status));
+        }
+    }
+    Ok(rows)
 }
 
 /// The expected peers, and any other directory under `dir`.
@@ -493,13 +548,30 @@ fn render(
             a.rps
         ));
     }
-    for c in CONCURRENCY {
-        if let (Some(a), Some(b)) = (find("A gateway alone", c), find("B RS256", c)) {
-            s.push_str(&format!(
-                "- added latency B−A at c={c}: p50 {:+.3} ms, p99 {:+.3} ms\n",
-                b.p50_ms - a.p50_ms,
-                b.p99_ms - a.p99_ms
-            ));
+    if let (Some(a), Some(b)) = (
+        find("A gateway alone (Spin)", 16),
+        find("B RS256 (Spin)", 16),
+    ) {
+        s.push_str(&format!(
+            "**On Spin: B/A throughput at c=16 = {:.2}** ({:.1} / {:.1} req/s)\n\n",
+            b.rps / a.rps,
+            b.rps,
+            a.rps
+        ));
+    }
+    for (a_case, b_case) in [
+        ("A gateway alone", "B RS256"),
+        ("A gateway alone (Spin)", "B RS256 (Spin)"),
+    ] {
+        for c in CONCURRENCY {
+            if let (Some(a), Some(b)) = (find(a_case, c), find(b_case, c)) {
+                s.push_str(&format!(
+                    "- {b_case} / {a_case} at c={c}: {:.2}; added latency p50 {:+.3} ms, p99 {:+.3} ms\n",
+                    b.rps / a.rps,
+                    b.p50_ms - a.p50_ms,
+                    b.p99_ms - a.p99_ms
+                ));
+            }
         }
     }
     if let Some(b) = find("B RS256", 16) {

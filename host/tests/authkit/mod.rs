@@ -121,7 +121,7 @@ pub struct SpinServer {
 }
 
 impl SpinServer {
-    fn start(shim: &std::ffi::OsStr, wasm: &std::path::Path, vars: &[(&str, &str)]) -> Self {
+    pub fn start(shim: &std::ffi::OsStr, wasm: &std::path::Path, vars: &[(&str, &str)]) -> Self {
         use std::io::BufRead as _;
         let mut command = std::process::Command::new(shim);
         command
@@ -147,6 +147,13 @@ impl SpinServer {
             }
         };
         SpinServer { child, addr }
+    }
+}
+
+impl SpinServer {
+    /// `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
     }
 }
 
