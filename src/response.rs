@@ -163,7 +163,24 @@ pub struct Challenge {
 }
 
 /// Turns an answer into the response the edge writes.
+///
+/// A body is always sized (`content-length`, RFC 9110 §8.6): a host can then send
+/// the head and the whole body at once. Without it Spin frames the body with the
+/// chunked coding (RFC 9112 §7.1) in several small writes, and its sockets keep
+/// Nagle's algorithm on, so the last chunk waited for the client's delayed ACK:
+/// measured, 44 ms per refused request on Spin 4.1 (0.3 ms on a host with
+/// `TCP_NODELAY`).
 pub fn reply(answer: Answer) -> Reply {
+    let mut reply = unsized_reply(answer);
+    if !reply.body.is_empty() {
+        reply
+            .headers
+            .push(("content-length", reply.body.len().to_string()));
+    }
+    reply
+}
+
+fn unsized_reply(answer: Answer) -> Reply {
     match answer {
         Answer::Preflight => Reply {
             status: 204,
@@ -189,7 +206,7 @@ pub fn reply(answer: Answer) -> Reply {
         }
         Answer::Refusal(refusal) => refuse(refusal),
         Answer::BuiltFromRequest(answer) => {
-            let mut reply = reply(*answer);
+            let mut reply = unsized_reply(*answer);
             reply.headers.extend([
                 ("cache-control", "no-store".to_owned()),
                 ("vary", "Host, X-Forwarded-Proto".to_owned()),

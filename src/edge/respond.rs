@@ -8,6 +8,14 @@ use crate::response::Reply;
 const WRITE_CHUNK: usize = 4096;
 
 /// Sets the response exactly once; if the reply cannot be represented, a bare 500.
+///
+/// A body that fits one write is written and finished *before* the response is
+/// handed over, so that the host has the head and the whole body together and
+/// sends them in one segment. Handed over first, the head may leave alone; Spin's
+/// sockets keep Nagle's algorithm on, so the body then waits for the client's
+/// delayed ACK (measured on Spin 4.1: 44 ms on one request in three or four with
+/// keep-alive). Longer bodies are streamed after the hand-over: the body pipe only
+/// holds so much before someone reads it.
 pub fn write(out: ResponseOutparam, reply: &Reply) {
     let list: Vec<(String, Vec<u8>)> = reply
         .headers
@@ -25,7 +33,21 @@ pub fn write(out: ResponseOutparam, reply: &Reply) {
         ResponseOutparam::set(out, Ok(response));
         return;
     };
-    ResponseOutparam::set(out, Ok(response));
+    if body.len() <= WRITE_CHUNK {
+        write_body(&outgoing_body, body);
+        let _ = OutgoingBody::finish(outgoing_body, None);
+        ResponseOutparam::set(out, Ok(response));
+    } else {
+        ResponseOutparam::set(out, Ok(response));
+        write_body(&outgoing_body, body);
+        let _ = OutgoingBody::finish(outgoing_body, None);
+    }
+}
+
+fn write_body(outgoing_body: &OutgoingBody, body: &[u8]) {
+    if body.is_empty() {
+        return;
+    }
     if let Ok(stream) = outgoing_body.write() {
         for chunk in body.chunks(WRITE_CHUNK) {
             if stream.blocking_write_and_flush(chunk).is_err() {
@@ -33,5 +55,4 @@ pub fn write(out: ResponseOutparam, reply: &Reply) {
             }
         }
     }
-    let _ = OutgoingBody::finish(outgoing_body, None);
 }

@@ -38,7 +38,7 @@ fn assert_refusal(
     let mut headers = json_headers();
     headers.extend(extra.iter().map(|(n, v)| (*n, (*v).to_owned())));
     assert_eq!(
-        reply(refusal.into()),
+        unsized_reply(refusal.into()),
         Reply {
             status,
             headers,
@@ -258,7 +258,7 @@ fn insufficient_scope_is_a_403_naming_the_required_scopes() {
 #[test]
 fn the_preflight_allows_what_mcp_clients_send() {
     assert_eq!(
-        reply(Answer::Preflight),
+        unsized_reply(Answer::Preflight),
         Reply {
             status: 204,
             headers: vec![
@@ -293,7 +293,7 @@ fn metadata_documents_are_json_and_empty_for_head() {
         head: false,
     };
     assert_eq!(
-        reply(get),
+        unsized_reply(get),
         Reply {
             status: 200,
             headers: json_headers(),
@@ -305,7 +305,7 @@ fn metadata_documents_are_json_and_empty_for_head() {
         head: true,
     };
     assert_eq!(
-        reply(head),
+        unsized_reply(head),
         Reply {
             status: 200,
             headers: json_headers(),
@@ -320,7 +320,7 @@ fn metadata_documents_are_json_and_empty_for_head() {
             head,
         };
         assert_eq!(
-            reply(answer),
+            unsized_reply(answer),
             Reply {
                 status: 200,
                 headers: json_headers(),
@@ -333,8 +333,8 @@ fn metadata_documents_are_json_and_empty_for_head() {
 #[test]
 fn answers_built_from_the_request_are_not_for_shared_caches() {
     let refusal = Refusal::Bearer(Rejection::MissingToken, challenge(None));
-    let plain = reply(refusal.clone().into());
-    let built = reply(Answer::BuiltFromRequest(Box::new(refusal.into())));
+    let plain = unsized_reply(refusal.clone().into());
+    let built = unsized_reply(Answer::BuiltFromRequest(Box::new(refusal.into())));
     let mut headers = plain.headers.clone();
     headers.push(("cache-control", "no-store".to_owned()));
     headers.push(("vary", "Host, X-Forwarded-Proto".to_owned()));
@@ -357,9 +357,35 @@ fn quoted_strings_cannot_be_broken_out_of() {
 
 #[test]
 fn header_finds_the_first_value_by_lower_case_name() {
-    let r = reply(Refusal::OriginNotAllowed.into());
+    let r = unsized_reply(Refusal::OriginNotAllowed.into());
     assert_eq!(r.header("vary"), Some("Origin"));
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert_eq!(r.header("Vary"), None);
     assert_eq!(r.header("www-authenticate"), None);
+}
+
+#[test]
+fn every_body_is_sized() {
+    let answers = [
+        Answer::Preflight,
+        Refusal::OriginNotAllowed.into(),
+        Refusal::Bearer(Rejection::MissingToken, challenge(Some("mcp:tools"))).into(),
+        Answer::ServerMetadata {
+            document: b"{}".to_vec(),
+            head: false,
+        },
+        Answer::ServerMetadata {
+            document: b"{}".to_vec(),
+            head: true,
+        },
+    ];
+    for answer in answers {
+        let plain = unsized_reply(answer.clone());
+        let sized = reply(answer);
+        let mut headers = plain.headers.clone();
+        if !plain.body.is_empty() {
+            headers.push(("content-length", plain.body.len().to_string()));
+        }
+        assert_eq!(sized, Reply { headers, ..plain });
+    }
 }

@@ -123,8 +123,16 @@ mod component {
             .set_status_code(response.status)
             .expect("a valid status code");
         let body = outgoing.body().expect("the body is taken once");
-        ResponseOutparam::set(response_out, Ok(outgoing));
-
+        // Small bodies are written and finished before the response is handed
+        // over, so the host sends head and body together (Spin's sockets keep
+        // Nagle's algorithm on: a head sent alone makes the body wait for the
+        // client's delayed ACK, ~40 ms). The body pipe holds one 4096-byte write.
+        let mut unsent = Some((outgoing, response_out));
+        if response.body.len() > 4096 {
+            if let Some((outgoing, response_out)) = unsent.take() {
+                ResponseOutparam::set(response_out, Ok(outgoing));
+            }
+        }
         let stream = body.write().expect("the stream is taken once");
         for chunk in response.body.chunks(4096) {
             // blocking-write-and-flush takes at most 4096 bytes per call.
@@ -135,5 +143,8 @@ mod component {
         }
         drop(stream);
         let _ = OutgoingBody::finish(body, None);
+        if let Some((outgoing, response_out)) = unsent {
+            ResponseOutparam::set(response_out, Ok(outgoing));
+        }
     }
 }
