@@ -112,3 +112,22 @@ fn constant_time_eq_compares_whole_values() {
     assert!(!constant_time_eq(b"abc", b"abd"));
     assert!(!constant_time_eq(b"abc", b"ab"));
 }
+
+/// 100,000 distinct tokens leave at most [`BUCKETS`] keys of [`BUCKET_CAPACITY`]
+/// entries: the store a flood of fresh tokens can fill stays bounded.
+#[test]
+fn a_hundred_thousand_tokens_stay_bounded() {
+    let mut store = MemoryStore::default();
+    let mut signatures = VerifiedSignatures::new(&mut store, NOW);
+    for i in 0..100_000 {
+        signatures.insert(&proof(&format!("token-{i}")), NOW + 3600);
+    }
+    assert_eq!(store.0.len(), BUCKETS);
+    let stored: usize = store.0.values().map(|bucket| entries(bucket).count()).sum();
+    assert_eq!(stored, BUCKETS * BUCKET_CAPACITY);
+    let bytes: usize = store.0.values().map(Vec::len).sum();
+    assert!(
+        bytes <= BUCKETS * (BUCKET_MAGIC.len() + BUCKET_CAPACITY * 86),
+        "{bytes} bytes"
+    );
+}
