@@ -1,12 +1,16 @@
 //! Benchmark (not a test): time per token verification inside a wasm32-wasip2
 //! component under wasmtime, against the same loop natively and Criterion's
-//! native figure (benches/verify.rs).
+//! native figure (benches/verify.rs), for RS256 and PS256 (one 2048-bit key), ES256
+//! and EdDSA.
 //!
 //!   make bench-verify
 //!   # = cargo run --profile host -p authkit-host --example bench_verify_wasm -- \
 //!   #     --wasm target/wasm32-wasip2/release/examples/verify_loop.wasm \
 //!   #     [--native target/release/examples/verify_loop] [--criterion target/criterion] \
-//!   #     [--seconds 2] [--out build/bench/verify.md]
+//!   #     [--seconds 2] [--out build/bench/verify.md] [--json verify.json]
+//!
+//! `--json` also writes the figures as `{"wasm": {alg: ns}, "native": ..., "criterion":
+//! ...}` (bench/pareto.py reads the wasm ones).
 //!
 //! The guest is examples/verify_loop.rs (the root crate's `token::verify`, built
 //! with the release profile, like the middleware), run as a `wasi:cli` command;
@@ -32,7 +36,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 const ISSUER: &str = "https://issuer.bench";
-const ALGORITHMS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
+const ALGORITHMS: [&str; 4] = ["RS256", "PS256", "ES256", "EdDSA"];
 
 struct Guest {
     ctx: WasiCtx,
@@ -65,6 +69,7 @@ fn main() -> anyhow::Result<()> {
     let mut criterion = None;
     let mut seconds = "2".to_owned();
     let mut out = None;
+    let mut json_out = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
@@ -74,12 +79,26 @@ fn main() -> anyhow::Result<()> {
             "--criterion" => criterion = Some(value()?),
             "--seconds" => seconds = value()?,
             "--out" => out = Some(value()?),
+            "--json" => json_out = Some(value()?),
             _ => anyhow::bail!("unknown argument {arg}"),
         }
     }
     let wasm = wasm.context("--wasm verify_loop.wasm is required")?;
 
     let k = keys();
+    // PS256 with the RS256 key: the same modulus, published under a second kid
+    // pinned to PS256 (a JWK names one algorithm).
+    let ps256 = PS256KeyPair::from_der(&k.rsa.to_der()?)?.with_key_id("ps-1");
+    let n_e = ps256.public_key().to_components();
+    let ps256_jwk = json!({
+        "kty": "RSA", "kid": "ps-1", "use": "sig", "alg": "PS256",
+        "n": idp::b64(&n_e.n), "e": idp::b64(&n_e.e),
+    });
+    let mut jwks = idp::jwks();
+    jwks["keys"]
+        .as_array_mut()
+        .context("the test JWKS has keys")?
+        .push(ps256_jwk);
     let claims = || {
         Claims::create(jwt_simple::prelude::Duration::from_hours(1))
             .with_issuer(ISSUER)
@@ -89,9 +108,10 @@ fn main() -> anyhow::Result<()> {
     let fixture = json!({
         "issuer": ISSUER,
         "audience": AUDIENCE,
-        "jwks": idp::jwks(),
+        "jwks": jwks,
         "tokens": [
             ["RS256", k.rsa.sign(claims())?],
+            ["PS256", ps256.sign(claims())?],
             ["ES256", k.es256.sign(claims())?],
             ["EdDSA", k.ed25519.sign(claims())?],
         ],
@@ -129,6 +149,10 @@ fn main() -> anyhow::Result<()> {
     print!("{table}");
     if let Some(out) = out {
         std::fs::write(out, &table)?;
+    }
+    if let Some(path) = json_out {
+        let figures = json!({"wasm": in_wasm, "native": in_native, "criterion": in_criterion});
+        std::fs::write(path, figures.to_string())?;
     }
     Ok(())
 }
