@@ -9,9 +9,16 @@
 #   make bench-verify        signature verification: Criterion (native) vs the same
 #                            loop in a wasm32-wasip2 component under wasmtime
 #   make bench-instantiate   Store + instantiation per request, gateway vs composed
+#   make bench-pareto        not in `make bench` (about 20 min): candidate builds
+#                            (opt-levels per crate, wasm-opt level, nightly build-std),
+#                            shipped bytes vs RS256/PS256/ES256/EdDSA verification in
+#                            wasm, Pareto-optimal rows -> $(BENCH_DIR)/pareto.md
+#                            (bench/pareto.py; builds in $(TARGET_DIR)/pareto/<name>)
 #
 # Knobs: BENCH_DURATION (s per load run), BENCH_WARMUP (s before each),
-# BENCH_VERIFY_SECONDS (s per algorithm in the loop), BENCH_INSTANTIATIONS.
+# BENCH_VERIFY_SECONDS (s per algorithm in the loop), BENCH_INSTANTIATIONS,
+# BENCH_PARETO_ROUNDS (verification runs per candidate, fastest counts),
+# BENCH_PARETO_ONLY (comma-separated candidate names; default all).
 
 BENCH_DIR            := $(BUILD_DIR)/bench
 BENCH_PEERS          ?= bench/peers
@@ -19,11 +26,13 @@ BENCH_DURATION       ?= 10
 BENCH_WARMUP         ?= 2
 BENCH_VERIFY_SECONDS ?= 2
 BENCH_INSTANTIATIONS ?= 2000
+BENCH_PARETO_ROUNDS  ?= 3
+BENCH_PARETO_ONLY    ?=
 VERIFY_LOOP_WASM     := $(RELEASE_DIR)/examples/verify_loop.wasm
 VERIFY_LOOP_NATIVE   := $(TARGET_DIR)/release/examples/verify_loop
 HOST_EXAMPLES        := $(TARGET_DIR)/host/examples
 
-.PHONY: bench bench-tools bench-load bench-verify bench-instantiate bench-report
+.PHONY: bench bench-tools bench-load bench-verify bench-instantiate bench-pareto bench-report
 
 bench-tools: $(OHA) tools
 
@@ -63,6 +72,15 @@ bench-instantiate: fixtures
 	$(HOST_EXAMPLES)/bench_instantiate --n $(BENCH_INSTANTIATIONS) \
 		--out $(BENCH_DIR)/instantiate.md \
 		"A gateway alone=$(EXAMPLE_GATEWAY)" "B middleware + gateway=$(BUILD_DIR)/server-mcp.wasm"
+
+# One cargo build at a time; the Makefile's WASM_OPT_FLAGS (the -O level per candidate).
+bench-pareto: wasm-target | $(WASM_OPT)
+	@mkdir -p $(BENCH_DIR)
+	$(CARGO) build --profile host $(HOST_PACKAGE) --example bench_verify_wasm
+	WASM_OPT="$(WASM_OPT)" WASM_OPT_FLAGS="$(WASM_OPT_FLAGS)" $(PYTHON) bench/pareto.py \
+		--driver $(HOST_EXAMPLES)/bench_verify_wasm --target-dir $(TARGET_DIR)/pareto \
+		--seconds $(BENCH_VERIFY_SECONDS) --rounds $(BENCH_PARETO_ROUNDS) \
+		$(if $(BENCH_PARETO_ONLY),--only $(BENCH_PARETO_ONLY)) --out $(BENCH_DIR)/pareto.md
 
 # Assembles what the runs above wrote (a missing part says so).
 bench-report:
