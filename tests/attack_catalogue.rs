@@ -17,8 +17,8 @@ mod tokens;
 
 use std::collections::HashMap;
 
-use catalogue::{Attack, Ctx, Outcome, Server, FORMAT, KID, SCOPE};
-use serde_json::{json, Value};
+use catalogue::{Attack, Ctx, Outcome, Refused, Server, FORMAT, KID, SCOPE};
+use serde_json::Value;
 use url::Url;
 use wasmcp_spin_authkit::cache::{Fetched, Fetcher, Store, Update};
 use wasmcp_spin_authkit::config::Config;
@@ -144,38 +144,18 @@ fn check(attack: &Attack, decision: &Decision) -> Result<(), String> {
             String::from_utf8_lossy(&reply.body)
         )
     };
-    let scope = (attack.request.server == Server::Scoped).then_some(SCOPE);
-    let (status, code, description) = match outcome {
-        Outcome::Gateway => return Err(format!("not forwarded: {}", summary())),
-        Outcome::Middleware(status) => {
-            return (reply.status == status)
-                .then_some(())
-                .ok_or_else(|| format!("want {status}: {}", summary()))
-        }
-        Outcome::Host(_) | Outcome::NonUtf8Header => unreachable!("decided by HTTP"),
-        Outcome::NoCredentials(d) => (401, None, d),
-        Outcome::InvalidToken(d) => (401, Some("invalid_token"), d),
-        Outcome::InvalidRequest(d) => (400, Some("invalid_request"), d),
-        Outcome::InsufficientScope => (
-            403,
-            Some("insufficient_scope"),
-            "Token lacks a required scope",
-        ),
-    };
-    let mut challenge = String::from("Bearer ");
-    if let Some(code) = code {
-        challenge.push_str(&format!(
-            "error=\"{code}\", error_description=\"{description}\", "
-        ));
+    if let Outcome::Middleware(status) = outcome {
+        return (reply.status == status)
+            .then_some(())
+            .ok_or_else(|| format!("want {status}: {}", summary()));
     }
-    if let (Some(scope), 401 | 403) = (scope, status) {
-        challenge.push_str(&format!("scope=\"{scope}\", "));
-    }
-    challenge.push_str(&format!(
-        "resource_metadata=\"http://{AUTHORITY}/.well-known/oauth-protected-resource{}\"",
-        attack.request.resource_path
-    ));
-    let body = json!({"error": code.unwrap_or("unauthorized"), "error_description": description});
+    let Refused {
+        status,
+        challenge,
+        body,
+    } = attack
+        .refused(outcome, &format!("http://{AUTHORITY}"))
+        .ok_or_else(|| format!("not forwarded: {}", summary()))?;
     let mut problems = Vec::new();
     if reply.status != status {
         problems.push(format!("status {}, want {status}", reply.status));

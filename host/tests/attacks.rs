@@ -17,7 +17,7 @@ use std::time::Duration;
 use authkit::client::send;
 use authkit::idp::{self as tokens, Canned, Idp};
 use authkit::{mcp_server, serve, Served};
-use catalogue::{Attack, Ctx, Outcome, Request, Server, FORMAT, SCOPE};
+use catalogue::{Attack, Ctx, Outcome, Refused, Request, Server, FORMAT, SCOPE};
 use serde_json::{json, Value};
 
 // ---------------------------------------------------------------------------
@@ -97,13 +97,7 @@ fn check(attack: &Attack, servers: &Servers) -> Result<(), String> {
             r.text().chars().take(300).collect::<String>()
         )
     };
-    let metadata = format!(
-        "{}/.well-known/oauth-protected-resource{}",
-        server.url(),
-        req.resource_path
-    );
-    let scope = (req.server == Server::Scoped).then_some(SCOPE);
-    let (status, code, description) = match outcome {
+    match outcome {
         Outcome::Gateway => {
             let ok = r.status == 200
                 && serde_json::from_slice::<Value>(&r.body)
@@ -118,27 +112,15 @@ fn check(attack: &Attack, servers: &Servers) -> Result<(), String> {
                 .then_some(())
                 .ok_or_else(|| format!("want {status} from the middleware: {}", summary()));
         }
-        Outcome::Host(_) | Outcome::NonUtf8Header => unreachable!(),
-        Outcome::NoCredentials(d) => (401, None, d),
-        Outcome::InvalidToken(d) => (401, Some("invalid_token"), d),
-        Outcome::InvalidRequest(d) => (400, Some("invalid_request"), d),
-        Outcome::InsufficientScope => (
-            403,
-            Some("insufficient_scope"),
-            "Token lacks a required scope",
-        ),
-    };
-    let mut challenge = String::from("Bearer ");
-    if let Some(code) = code {
-        challenge.push_str(&format!(
-            "error=\"{code}\", error_description=\"{description}\", "
-        ));
+        _ => {}
     }
-    if let (Some(scope), 401 | 403) = (scope, status) {
-        challenge.push_str(&format!("scope=\"{scope}\", "));
-    }
-    challenge.push_str(&format!("resource_metadata=\"{metadata}\""));
-    let body = json!({"error": code.unwrap_or("unauthorized"), "error_description": description});
+    let Refused {
+        status,
+        challenge,
+        body,
+    } = attack
+        .refused(outcome, &server.url())
+        .expect("every other outcome is a refusal");
     let mut problems = Vec::new();
     if r.status != status {
         problems.push(format!("status {}, want {status}", r.status));

@@ -188,6 +188,51 @@ impl Outcome {
     }
 }
 
+/// The exact answer a refused row must get.
+pub struct Refused {
+    pub status: u16,
+    /// The whole `WWW-Authenticate` value.
+    pub challenge: String,
+    /// `{"error", "error_description"}`.
+    pub body: Value,
+}
+
+impl Attack {
+    /// What this row must get when `outcome` is a refusal with a challenge
+    /// (`None` for the other outcomes), on a server at `origin` (`http://host:port`).
+    pub fn refused(&self, outcome: Outcome, origin: &str) -> Option<Refused> {
+        let (status, code, description) = match outcome {
+            Outcome::NoCredentials(d) => (401, None, d),
+            Outcome::InvalidToken(d) => (401, Some("invalid_token"), d),
+            Outcome::InvalidRequest(d) => (400, Some("invalid_request"), d),
+            Outcome::InsufficientScope => (
+                403,
+                Some("insufficient_scope"),
+                "Token lacks a required scope",
+            ),
+            _ => return None,
+        };
+        let mut challenge = String::from("Bearer ");
+        if let Some(code) = code {
+            challenge.push_str(&format!(
+                "error=\"{code}\", error_description=\"{description}\", "
+            ));
+        }
+        if self.request.server == Server::Scoped && status != 400 {
+            challenge.push_str(&format!("scope=\"{SCOPE}\", "));
+        }
+        challenge.push_str(&format!(
+            "resource_metadata=\"{origin}/.well-known/oauth-protected-resource{}\"",
+            self.request.resource_path
+        ));
+        Some(Refused {
+            status,
+            challenge,
+            body: json!({"error": code.unwrap_or("unauthorized"), "error_description": description}),
+        })
+    }
+}
+
 /// The rows an end-to-end run sends: in each family, the first row of every
 /// distinct outcome; every control row (each algorithm and key shape verified by
 /// the Wasm build of the crypto); and every row the HTTP server decides. Each
